@@ -1,0 +1,129 @@
+"""Read YAML files safely while remembering where every key and item came from.
+
+The loader is a :class:`yaml.SafeLoader` (no Python object construction, no code execution) that returns
+plain ``dict``/``list`` subclasses carrying line and column marks, so validation errors can point at the
+exact line a policy owner has to fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Diagnostic, SourceLocation, ValidationError
+
+
+class MarkedDict(dict[str, Any]):
+    """A mapping from YAML that knows the position of itself and of each key."""
+
+    location: SourceLocation
+    key_locations: dict[str, SourceLocation]
+
+    def where(self, key: str) -> SourceLocation:
+        """Where ``key`` is written, or where the mapping starts when it is absent."""
+        return self.key_locations.get(key, self.location)
+
+
+class MarkedList(list[Any]):
+    """A sequence from YAML that knows the position of itself and of each item."""
+
+    location: SourceLocation
+    item_locations: list[SourceLocation]
+
+    def where(self, index: int) -> SourceLocation:
+        if 0 <= index < len(self.item_locations):
+            return self.item_locations[index]
+        return self.location
+
+
+def location_of(value: object, fallback: SourceLocation) -> SourceLocation:
+    """The position of a loaded mapping or list, or ``fallback`` for scalars."""
+    loc = getattr(value, "location", None)
+    return loc if isinstance(loc, SourceLocation) else fallback
+
+
+def _mark(file: str, node: yaml.Node) -> SourceLocation:
+    return SourceLocation(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _MarkingLoader(yaml.SafeLoader):
+    """SafeLoader that builds Marked containers and refuses duplicate keys."""
+
+    file_label = "<string>"
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> MarkedDict:  # type: ignore[override]
+        self.flatten_mapping(node)
+        result = MarkedDict()
+        result.location = _mark(self.file_label, node)
+        result.key_locations = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            if not isinstance(key, str | int | bool) or key is None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "keys must be plain text", key_node.start_mark
+                )
+            key_text = key if isinstance(key, str) else _scalar_key(key_node, key)
+            if key_text in result:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key_text!r}", key_node.start_mark
+                )
+            result[key_text] = self.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+            result.key_locations[key_text] = _mark(self.file_label, key_node)
+        return result
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> MarkedList:  # type: ignore[override]
+        result = MarkedList(self.construct_object(child, deep=True) for child in node.value)  # type: ignore[no-untyped-call]
+        result.location = _mark(self.file_label, node)
+        result.item_locations = [_mark(self.file_label, child) for child in node.value]
+        return result
+
+
+def _scalar_key(node: yaml.Node, key: object) -> str:
+    """Keep the text a policy owner wrote for keys YAML would turn into numbers or booleans (``yes:``)."""
+    raw = getattr(node, "value", None)
+    return raw if isinstance(raw, str) else str(key)
+
+
+_MarkingLoader.add_constructor("tag:yaml.org,2002:map", _MarkingLoader.construct_mapping)
+_MarkingLoader.add_constructor("tag:yaml.org,2002:seq", _MarkingLoader.construct_sequence)
+
+
+def parse_yaml(text: str, file_label: str) -> Any:
+    """Parse one YAML document, raising :class:`ValidationError` with the position of a syntax error."""
+    loader = _MarkingLoader(text)
+    loader.file_label = file_label
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        column = mark.column + 1 if mark else 0
+        problem = exc.problem or exc.context or "not valid YAML"
+        raise ValidationError(
+            [Diagnostic("yaml-syntax", problem, SourceLocation(file_label, line, column))]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ValidationError(
+            [Diagnostic("yaml-syntax", str(exc), SourceLocation(file_label))]
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml_file(path: Path, label: str | None = None) -> Any:
+    """Read and parse ``path``; the label (default: the path as given) is what diagnostics print."""
+    file_label = label or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(
+            [Diagnostic("unreadable-file", f"cannot read file ({exc})", SourceLocation(file_label))]
+        ) from None
+    return parse_yaml(text, file_label)
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """The ``.yaml``/``.yml`` files directly in ``folder``, in a stable order."""
+    return sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
