@@ -59,7 +59,7 @@ class _MarkingLoader(yaml.SafeLoader):
         result.location = _mark(self.file_label, node)
         result.key_locations = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str | int | bool) or key is None:
                 raise yaml.constructor.ConstructorError(
                     None, None, "keys must be plain text", key_node.start_mark
@@ -69,12 +69,12 @@ class _MarkingLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key_text!r}", key_node.start_mark
                 )
-            result[key_text] = self.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+            result[key_text] = self.construct_object(value_node, deep=True)
             result.key_locations[key_text] = _mark(self.file_label, key_node)
         return result
 
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> MarkedList:  # type: ignore[override]
-        result = MarkedList(self.construct_object(child, deep=True) for child in node.value)  # type: ignore[no-untyped-call]
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> MarkedList:
+        result = MarkedList(self.construct_object(child, deep=True) for child in node.value)
         result.location = _mark(self.file_label, node)
         result.item_locations = [_mark(self.file_label, child) for child in node.value]
         return result

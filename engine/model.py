@@ -1,0 +1,263 @@
+"""The validated model of a rule set: frozen dataclasses, no YAML dictionaries past this point.
+
+``validate.py`` builds these from raw YAML; the compiler, runtime and explanation only ever see them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+
+from .errors import SourceLocation
+
+Lang = Literal["ja", "en"]
+LANGUAGES: tuple[Lang, ...] = ("ja", "en")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text shown to people, in Japanese and English."""
+
+    ja: str
+    en: str
+
+    def __call__(self, lang: Lang) -> str:
+        return self.en if lang == "en" else self.ja
+
+    def to_dict(self) -> dict[str, str]:
+        return {"ja": self.ja, "en": self.en}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where in the sources a rule, note or figure comes from."""
+
+    source: str
+    clause: str
+    reading: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"source": self.source, "clause": self.clause, "reading": self.reading}
+
+
+class FactType(StrEnum):
+    BOOL = "bool"
+    INT = "int"
+    MONEY = "money"
+    ENUM = "enum"
+    ENUM_LIST = "enum_list"
+    DATE = "date"
+    STRING = "string"
+
+
+NUMERIC_TYPES = frozenset({FactType.INT, FactType.MONEY})
+ORDERED_TYPES = frozenset({FactType.INT, FactType.MONEY, FactType.DATE})
+
+#: A fact default of this value means "the decision's as-of date" (only for date facts).
+AS_OF = "as_of"
+
+FactValue = bool | int | str | date | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    value: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    """One input field of a rule set: the single source of input validation and of the form."""
+
+    name: str
+    type: FactType
+    label: Text
+    location: SourceLocation
+    help: Text | None = None
+    values: tuple[EnumValue, ...] = ()
+    required: bool = True
+    default: FactValue | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    personal: bool = False
+
+    @property
+    def value_names(self) -> tuple[str, ...]:
+        return tuple(v.value for v in self.values)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A figure a policy owner sets (a cut-off date, a threshold), with where it comes from."""
+
+    name: str
+    type: FactType
+    value: FactValue
+    provenance: Literal["sourced", "outside_fact", "inferred"]
+    label: Text
+    location: SourceLocation
+    note: str = ""
+    cite: Citation | None = None
+
+
+class OutcomeKind(StrEnum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    UNDECIDABLE = "undecidable"
+
+
+@dataclass(frozen=True)
+class Note:
+    """A coded, cited message: a consequence of an outcome, or a reason."""
+
+    code: str
+    message: Text
+    cite: Citation
+
+
+@dataclass(frozen=True)
+class Gap:
+    """What the sources do not say, and whom to ask."""
+
+    missing: Text
+    ask: Text
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str
+    kind: OutcomeKind
+    label: Text
+    consequences: tuple[Note, ...] = ()
+    gap: Gap | None = None
+
+
+# --- conditions -------------------------------------------------------------------------------------
+
+Operator = Literal[
+    "is", "is_not", "in", "not_in",
+    "lt", "le", "gt", "ge",
+    "includes", "excludes", "only_from", "not_only_from", "is_empty", "not_empty",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FactRef:
+    """The operand of a comparison that names another fact instead of a constant."""
+
+    name: str
+
+
+Operand = FactValue | FactRef | tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``fact <op> operand``. Date operands are dates, list operands tuples; see ``Operator``."""
+
+    fact: str
+    op: Operator
+    operand: Operand
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class AllOf:
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class NotOf:
+    part: Condition
+
+
+Condition = Compare | AllOf | AnyOf | NotOf
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    condition: Condition
+    outcome: str
+    reason: Note
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class Example:
+    note: str
+    facts: dict[str, object]
+    expect_outcome: str
+    expect_reasons: frozenset[str]
+    location: SourceLocation
+    as_of: date | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """An ambiguous passage and the reading this rule set implements."""
+
+    id: str
+    cite: Citation
+    passage: str
+    chosen: Text
+    other: Text
+
+
+@dataclass(frozen=True)
+class Source:
+    file: str
+    title: str
+
+
+DecideMode = Literal["first_match", "collect"]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """One version of one rule set, validated and ready to compile."""
+
+    id: str
+    version: str
+    title: Text
+    region: Literal["ntt_east", "ntt_west"]
+    effective_from: date
+    effective_to: date | None
+    sources: tuple[Source, ...]
+    facts: tuple[FactSpec, ...]
+    outcomes: tuple[Outcome, ...]
+    decide: DecideMode
+    precedence: tuple[str, ...]
+    default_outcome: str
+    default_reason: Note
+    rules: tuple[Rule, ...]
+    examples: tuple[Example, ...]
+    file: str
+    description: Text | None = None
+    readings: tuple[Reading, ...] = ()
+    parameters: tuple[Parameter, ...] = ()
+    _outcome_index: dict[str, Outcome] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._outcome_index.update({o.id: o for o in self.outcomes})
+
+    def outcome(self, outcome_id: str) -> Outcome:
+        return self._outcome_index[outcome_id]
+
+    def fact(self, name: str) -> FactSpec:
+        return next(f for f in self.facts if f.name == name)
+
+    @property
+    def key(self) -> str:
+        """Unique among loaded versions: ``id@version``."""
+        return f"{self.id}@{self.version}"
+
+    def in_force(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
