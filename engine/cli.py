@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .analysis import analyse_all
 from .errors import EngineError, FactsError, ValidationError, format_diagnostics
 from .evaluate import describe_facts
 from .paths import rules_dir
@@ -31,6 +32,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     paths = [p for t in targets for p in rule_files(t)]
     rulesets, diagnostics = read_rulesets(paths)
+    diagnostics.extend(analyse_all(rulesets))  # overlaps, gaps, rules that never fire
     shown = [d for d in diagnostics if args.warnings or d.severity == "error"]
     if shown:
         print(format_diagnostics(shown))

@@ -269,6 +269,10 @@ class _Draft:
     parameters: dict[str, Parameter] = field(default_factory=dict)
     facts: dict[str, FactSpec] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    # Names declared, even when their definition was faulty: references to them are not errors
+    # again (one typo, one message).
+    declared_facts: set[str] = field(default_factory=set)
+    declared_outcomes: set[str] = field(default_factory=set)
     precedence: tuple[str, ...] = ()
     rules: list[Rule] = field(default_factory=list)
     default: tuple[str, Note] | None = None
@@ -477,6 +481,7 @@ def _stage_facts(checker: _Checker, top: MarkedDict, draft: _Draft) -> None:
         path = f"facts.{name}"
         where = facts.where(name) if facts else top.location
         fname = checker.identifier(name, where, path)
+        draft.declared_facts.add(str(name))
         entry = checker.mapping(raw, where, path)
         if fname is None or entry is None or not checker.known_keys(entry, keys, path):
             continue
@@ -605,6 +610,7 @@ def _stage_outcomes(checker: _Checker, top: MarkedDict, draft: _Draft) -> None:
         path = f"outcomes.{name}"
         where = outcomes.where(name) if outcomes else top.location
         oid = checker.identifier(name, where, path)
+        draft.declared_outcomes.add(str(name))
         entry = checker.mapping(raw, where, path)
         if oid is None or entry is None or not checker.known_keys(entry, keys, path):
             continue
@@ -680,13 +686,15 @@ def _precedence(checker: _Checker, top: MarkedDict, draft: _Draft) -> None:
         return
     order: list[str] = []
     for i, item in enumerate(items):
-        oid = checker.choice(item, draft.outcomes, items.where(i), f"precedence[{i}]")
+        oid = checker.choice(
+            item, sorted(draft.declared_outcomes), items.where(i), f"precedence[{i}]"
+        )
         if oid in order:
             checker.error("duplicate-id", f"{oid!r} is listed twice", items.where(i),
                           f"precedence[{i}]")  # fmt: skip
         elif oid:
             order.append(oid)
-    missing = [o for o in draft.outcomes if o not in order]
+    missing = sorted(o for o in draft.declared_outcomes if o not in order)
     if missing:
         checker.error("bad-value", f"precedence must list every outcome; missing {missing}",
                       top.where("precedence"), "precedence")  # fmt: skip
@@ -695,8 +703,7 @@ def _precedence(checker: _Checker, top: MarkedDict, draft: _Draft) -> None:
 
 def _stage_rules(checker: _Checker, top: MarkedDict, draft: _Draft) -> None:
     items = checker.sequence(top.get("rules"), top.where("rules"), "rules")
-    keys = {"id": True, "when": True, "outcome": True, "reason": True, "message": True,
-            "cite": True}  # fmt: skip
+    keys = {"id": True, "when": True, "outcome": True, "reason": True, "message": True, "cite": False}  # cite: own error  # fmt: skip
     seen_ids: set[str] = set()
     seen_reasons: dict[str, str] = {}
     for i, item in enumerate(items or []):
@@ -725,8 +732,8 @@ def _stage_rules(checker: _Checker, top: MarkedDict, draft: _Draft) -> None:
 
 def _rule(checker: _Checker, entry: MarkedDict, draft: _Draft, path: str) -> Rule | None:
     rid = checker.identifier(entry.get("id"), entry.where("id"), f"{path}.id")
-    outcome = checker.choice(entry.get("outcome"), draft.outcomes, entry.where("outcome"),
-                             f"{path}.outcome")  # fmt: skip
+    outcome = checker.choice(entry.get("outcome"), sorted(draft.declared_outcomes),
+                             entry.where("outcome"), f"{path}.outcome")  # fmt: skip
     reason = _reason(checker, entry, draft, path)
     condition = None
     if "when" in entry:
@@ -808,6 +815,8 @@ class _ConditionReader:
         self, fact_name: str, word: str, raw: object, where: SourceLocation, path: str
     ) -> Condition | None:
         spec = self.draft.facts.get(fact_name)
+        if spec is None and fact_name in self.draft.declared_facts:
+            return None  # its declaration already has an error
         if spec is None:
             self.checker.error(
                 "unknown-fact",
@@ -931,8 +940,8 @@ def _stage_default(checker: _Checker, top: MarkedDict, draft: _Draft) -> None:
     keys = {"outcome": True, "reason": True, "message": True, "cite": True}
     if entry is None or not checker.known_keys(entry, keys, "default"):
         return
-    outcome = checker.choice(entry["outcome"], draft.outcomes, entry.where("outcome"),
-                             "default.outcome")  # fmt: skip
+    outcome = checker.choice(entry["outcome"], sorted(draft.declared_outcomes),
+                             entry.where("outcome"), "default.outcome")  # fmt: skip
     reason = _reason(checker, entry, draft, "default")
     if outcome and reason:
         draft.default = (outcome, reason)
@@ -1037,6 +1046,8 @@ def _stage_cross_checks(checker: _Checker, top: MarkedDict, draft: _Draft) -> No
         if oid not in used:
             checker.warn("unused-outcome", f"outcome {oid!r} is never given",
                          top["outcomes"].where(oid), f"outcomes.{oid}")  # fmt: skip
+    if checker.failed:
+        return  # examples were not checked, so coverage would be noise
     covered = {code for ex in draft.examples for code in ex.expect_reasons}
     for rule in draft.rules:
         if rule.reason.code not in covered:

@@ -1,0 +1,547 @@
+"""Static analysis of a validated rule set, modelled on DMN decision-table verification.
+
+Validation (:mod:`engine.validate`) proves a file is well formed; this module asks whether its rules make
+sense as a table. Every fact's domain is cut into **classes** that no condition can tell apart:
+
+* ``bool``: true, false; ``enum``: each value; ``string``: each constant named in a condition plus
+  "any other text";
+* ``int``/``money``/``date``: each threshold a condition names, and the intervals between them (clipped
+  to ``min``/``max``);
+* ``enum_list``: each combination of "contains v" for the values conditions name, plus "contains some
+  other value".
+
+The cartesian product of the classes of the facts the rules use is a finite set of **cases**; each
+case is one representative fact set. A rule's condition is evaluated as a bit mask over all cases at
+once (Python integers as bit sets), which makes the findings exact rather than sampled:
+
+* ``never-fires`` (error): no case satisfies the rule — contradictory comparisons;
+* ``shadowed-row`` (error, ``first_match`` only): every case of the row is matched by earlier rows, so
+  the row can never decide;
+* ``table-gap`` (warning, ``first_match`` only, and only when the default is not an undecidable
+  outcome): cases no row covers, answered silently by a positive or negative default;
+* ``comparison-never-holds`` / ``comparison-always-holds`` (warning): a comparison that cannot be false
+  or true on the fact's domain (e.g. ``greater_than`` the fact's ``max``);
+* ``unused-fact`` (warning): a declared fact no condition reads;
+* ``analysis-skipped`` (warning): the table has more than :data:`MAX_CASES` cases, so the table checks
+  above were not run (the fact-level checks still are).
+
+Partial overlaps in ``first_match`` tables are the point of the hit policy and are not reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from math import prod
+
+from .compiler import negation_normal_form
+from .errors import Diagnostic, SourceLocation
+from .model import (
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    FactRef,
+    FactSpec,
+    FactType,
+    FactValue,
+    NotOf,
+    OutcomeKind,
+    Rule,
+    RuleSet,
+)
+
+#: Above this many cases the table checks are skipped (and said so): masks are ``MAX_CASES`` bits.
+MAX_CASES = 1 << 18
+
+#: How many uncovered cases a gap warning spells out.
+GAP_EXAMPLES = 3
+
+_OTHER_TEXT = "\u2063other"  # a string no policy owner writes: "any text not named in a condition"
+_OTHER_ITEM = "\u2063other"
+
+#: Where an unbounded, threshold-free numeric (False) or date (True) domain takes its values from.
+_UNBOUNDED_BASE = {False: 0, True: date(2000, 1, 1).toordinal()}
+
+
+@dataclass(frozen=True)
+class FactClass:
+    """One class of a fact's domain: a representative value and how to describe the class."""
+
+    value: FactValue
+    label: str
+
+
+# --- classes per fact --------------------------------------------------------------------------------
+
+
+def _compares(condition: Condition) -> Iterator[Compare]:
+    match condition:
+        case Compare():
+            yield condition
+        case AllOf(parts) | AnyOf(parts):
+            for part in parts:
+                yield from _compares(part)
+        case NotOf(part):
+            yield from _compares(part)
+
+
+def _constants(compare: Compare) -> tuple[FactValue, ...]:
+    operand = compare.operand
+    if operand is None or isinstance(operand, FactRef):
+        return ()
+    if isinstance(operand, tuple):
+        return operand
+    return (operand,)
+
+
+def _ordinal(value: FactValue) -> int:
+    return value.toordinal() if isinstance(value, date) else int(value)  # type: ignore[arg-type]
+
+
+def _show(spec: FactSpec, number: int) -> str:
+    return date.fromordinal(number).isoformat() if spec.type is FactType.DATE else str(number)
+
+
+def _value(spec: FactSpec, number: int) -> FactValue:
+    return date.fromordinal(number) if spec.type is FactType.DATE else number
+
+
+def _ordered_classes(
+    spec: FactSpec, constants: Iterable[FactValue], spread: int
+) -> list[FactClass]:
+    """Points named in conditions and the intervals between them, clipped to ``min``/``max``.
+
+    ``spread`` is how many values each interval contributes: 1 for a fact compared with constants
+    only; 3 for a fact compared with another fact, so that ``<``, ``=`` and ``>`` can all occur.
+    """
+    low, high = spec.minimum, spec.maximum
+    points = sorted({_ordinal(c) for c in constants})
+    points = [p for p in points if (low is None or p >= low) and (high is None or p <= high)]
+    classes: list[FactClass] = []
+    start = low
+    for point in points:
+        classes.extend(_interval(spec, start, point - 1, spread))
+        classes.append(FactClass(_value(spec, point), f"{spec.name} = {_show(spec, point)}"))
+        start = point + 1
+    classes.extend(_interval(spec, start, high, spread))
+    return classes
+
+
+def _interval(spec: FactSpec, first: int | None, last: int | None, spread: int) -> list[FactClass]:
+    """Up to ``spread`` values of ``first..last`` (``None``: unbounded) and the interval's label."""
+    name = spec.name
+    if first is None and last is None:
+        base = _UNBOUNDED_BASE[spec.type is FactType.DATE]
+        return [FactClass(_value(spec, base + i), f"{name} (any)") for i in range(spread)]
+    if first is None:
+        assert last is not None
+        label = f"{name} ≤ {_show(spec, last)}"
+        return [FactClass(_value(spec, last - i), label) for i in range(spread)]
+    if last is None:
+        label = f"{name} ≥ {_show(spec, first)}"
+        return [FactClass(_value(spec, first + i), label) for i in range(spread)]
+    if first > last:
+        return []
+    label = (
+        f"{name} = {_show(spec, first)}"
+        if first == last
+        else f"{_show(spec, first)} ≤ {name} ≤ {_show(spec, last)}"
+    )
+    return [FactClass(_value(spec, first + i), label) for i in range(min(spread, last - first + 1))]
+
+
+def fact_classes(spec: FactSpec, compares: Iterable[Compare], linked: bool) -> list[FactClass]:
+    """The classes of one fact's domain given the comparisons the rules make on it."""
+    constants = [c for cmp in compares for c in _constants(cmp)]
+    match spec.type:
+        case FactType.BOOL:
+            return [FactClass(v, f"{spec.name} = {str(v).lower()}") for v in (True, False)]
+        case FactType.ENUM:
+            return [FactClass(v, f"{spec.name} = {v}") for v in spec.value_names]
+        case FactType.STRING:
+            named = sorted({str(c) for c in constants})
+            return [FactClass(v, f"{spec.name} = {v!r}") for v in named] + [
+                FactClass(_OTHER_TEXT, f"{spec.name} is other text")
+            ]
+        case FactType.ENUM_LIST:
+            return _list_classes(spec, constants)
+        case FactType.INT | FactType.MONEY | FactType.DATE:
+            return _ordered_classes(spec, constants, 3 if linked else 1)
+    raise AssertionError(f"unhandled fact type {spec.type}")  # pragma: no cover
+
+
+def _list_classes(spec: FactSpec, constants: Iterable[FactValue]) -> list[FactClass]:
+    named = [v for v in spec.value_names if v in {str(c) for c in constants}]
+    others = [v for v in spec.value_names if v not in named]
+    items = named + ([_OTHER_ITEM] if others else [])
+    classes: list[FactClass] = []
+    for bits in range(1 << len(items)):
+        chosen = tuple(items[i] for i in range(len(items)) if bits >> i & 1)
+        shown = ", ".join(v if v != _OTHER_ITEM else f"other ({'|'.join(others)})" for v in chosen)
+        classes.append(FactClass(chosen, f"{spec.name} = [{shown}]"))
+    return classes
+
+
+# --- evaluating a comparison on one class ----------------------------------------------------------
+
+
+def holds(compare: Compare, value: FactValue, other: FactValue | None = None) -> bool:
+    """Whether ``compare`` holds for ``value`` (``other`` is the value of a compared fact).
+
+    Mirrors :func:`engine.compiler.compile_compare`, which is what the engine actually evaluates.
+    """
+    operand: object = other if isinstance(compare.operand, FactRef) else compare.operand
+    match compare.op:
+        case "is":
+            return value == operand
+        case "is_not":
+            return value != operand
+        case "in":
+            return value in operand  # type: ignore[operator]
+        case "not_in":
+            return value not in operand  # type: ignore[operator]
+        case "lt":
+            return _ordinal(value) < _ordinal(operand)  # type: ignore[arg-type]
+        case "le":
+            return _ordinal(value) <= _ordinal(operand)  # type: ignore[arg-type]
+        case "gt":
+            return _ordinal(value) > _ordinal(operand)  # type: ignore[arg-type]
+        case "ge":
+            return _ordinal(value) >= _ordinal(operand)  # type: ignore[arg-type]
+    return _holds_on_list(compare, value)
+
+
+def _holds_on_list(compare: Compare, value: FactValue) -> bool:
+    assert isinstance(value, tuple)
+    match compare.op:
+        case "includes":
+            return compare.operand in value
+        case "excludes":
+            return compare.operand not in value
+        case "is_empty":
+            return not value
+        case "not_empty":
+            return bool(value)
+        case "only_from":
+            return bool(value) and all(v in compare.operand for v in value)  # type: ignore[operator]
+        case "not_only_from":
+            return not value or any(v not in compare.operand for v in value)  # type: ignore[operator]
+    raise AssertionError(f"unknown operator {compare.op}")  # pragma: no cover
+
+
+# --- the case space --------------------------------------------------------------------------------
+
+
+class CaseSpace:
+    """Every combination of the classes of the analysed facts; conditions become bit masks over it.
+
+    Case number ``n`` picks class ``(n // stride[f]) % len(classes[f])`` of fact ``f``.
+    """
+
+    def __init__(self, rules: Sequence[Rule], facts: Sequence[FactSpec]) -> None:
+        compares = [c for r in rules for c in _compares(r.condition)]
+        linked = {c.fact for c in compares if isinstance(c.operand, FactRef)}
+        linked |= {c.operand.name for c in compares if isinstance(c.operand, FactRef)}
+        self.facts = list(facts)
+        self.classes = {
+            f.name: fact_classes(f, [c for c in compares if c.fact == f.name], f.name in linked)
+            for f in facts
+        }
+        self.size = prod(len(c) for c in self.classes.values())
+        self.strides: dict[str, int] = {}
+        stride = 1
+        for f in facts:
+            self.strides[f.name] = stride
+            stride *= len(self.classes[f.name])
+        self._class_masks: dict[tuple[str, int], int] = {}
+
+    @cached_property
+    def everything(self) -> int:
+        return (1 << self.size) - 1
+
+    def class_mask(self, fact: str, index: int) -> int:
+        """The cases in which ``fact`` is in its class ``index``: a periodic bit pattern."""
+        key = (fact, index)
+        if key not in self._class_masks:
+            stride, count = self.strides[fact], len(self.classes[fact])
+            period = stride * count
+            block = ((1 << stride) - 1) << (index * stride)
+            repeats = self.size // period
+            self._class_masks[key] = block * (
+                ((1 << (period * repeats)) - 1) // ((1 << period) - 1)
+            )
+        return self._class_masks[key]
+
+    def compare_mask(self, compare: Compare) -> int:
+        mask = 0
+        classes = self.classes[compare.fact]
+        if isinstance(compare.operand, FactRef):
+            others = self.classes[compare.operand.name]
+            for i, cls in enumerate(classes):
+                for j, other in enumerate(others):
+                    if holds(compare, cls.value, other.value):
+                        both = self.class_mask(compare.fact, i) & self.class_mask(
+                            compare.operand.name, j
+                        )
+                        mask |= both
+            return mask
+        for i, cls in enumerate(classes):
+            if holds(compare, cls.value):
+                mask |= self.class_mask(compare.fact, i)
+        return mask
+
+    def mask(self, condition: Condition) -> int:
+        """The cases in which ``condition`` holds."""
+        match condition:
+            case Compare():
+                return self.compare_mask(condition)
+            case AllOf(parts):
+                result = self.everything
+                for part in parts:
+                    result &= self.mask(part)
+                return result
+            case AnyOf(parts):
+                result = 0
+                for part in parts:
+                    result |= self.mask(part)
+                return result
+            case NotOf(part):
+                return self.everything & ~self.mask(part)
+        raise AssertionError(f"not a condition: {condition!r}")  # pragma: no cover
+
+    def describe(self, case: int) -> str:
+        """One case as ``fact = class`` parts, e.g. ``change_type = rename, amount ≥ 100``."""
+        parts = []
+        for f in self.facts:
+            classes = self.classes[f.name]
+            parts.append(classes[(case // self.strides[f.name]) % len(classes)].label)
+        return ", ".join(parts)
+
+
+def _set_bits(mask: int, limit: int) -> list[int]:
+    found: list[int] = []
+    while mask and len(found) < limit:
+        low = mask & -mask
+        found.append(low.bit_length() - 1)
+        mask ^= low
+    return found
+
+
+# --- the checks ------------------------------------------------------------------------------------
+
+
+def _warning(code: str, message: str, where: SourceLocation, path: str) -> Diagnostic:
+    return Diagnostic(code, message, where, path, "warning")
+
+
+def _error(code: str, message: str, where: SourceLocation, path: str) -> Diagnostic:
+    return Diagnostic(code, message, where, path, "error")
+
+
+def used_facts(ruleset: RuleSet) -> list[FactSpec]:
+    """Declared facts that some condition reads (as subject or as compared fact), in declared order."""
+    return _facts_of(ruleset, ruleset.rules)
+
+
+def check_unused_facts(ruleset: RuleSet) -> list[Diagnostic]:
+    used = {f.name for f in used_facts(ruleset)}
+    return [
+        _warning(
+            "unused-fact",
+            f"fact {f.name!r} is declared but no rule reads it",
+            f.location,
+            f"facts.{f.name}",
+        )  # fmt: skip
+        for f in ruleset.facts
+        if f.name not in used
+    ]
+
+
+def check_comparisons(ruleset: RuleSet) -> list[Diagnostic]:
+    """Comparisons that are constant on the fact's own domain (each fact analysed alone)."""
+    found: list[Diagnostic] = []
+    for rule in ruleset.rules:
+        for compare in _compares(rule.condition):
+            if isinstance(compare.operand, FactRef):
+                continue
+            spec = ruleset.fact(compare.fact)
+            results = {holds(compare, cls.value) for cls in fact_classes(spec, [compare], False)}
+            if results == {False}:
+                found.append(_warning("comparison-never-holds", f"'{compare.fact} {compare.op} "
+                                      f"{_operand_text(compare)}' is false for every allowed value",
+                                      compare.location, f"rules.{rule.id}.when"))  # fmt: skip
+            elif results == {True}:
+                found.append(_warning("comparison-always-holds", f"'{compare.fact} {compare.op} "
+                                      f"{_operand_text(compare)}' is true for every allowed value",
+                                      compare.location, f"rules.{rule.id}.when"))  # fmt: skip
+    return found
+
+
+def _operand_text(compare: Compare) -> str:
+    operand = compare.operand
+    if isinstance(operand, tuple):
+        return "[" + ", ".join(map(str, operand)) + "]"
+    if isinstance(operand, date):
+        return operand.isoformat()
+    return "" if operand is None else str(operand)
+
+
+def check_rules_fire(ruleset: RuleSet, max_cases: int = MAX_CASES) -> list[Diagnostic]:
+    """Rules no fact set satisfies, each analysed over the facts it reads.
+
+    An error, unless the rule compares with a parameter's value: a placeholder parameter may park a
+    rule on purpose until a policy owner sets the real figure, so that is a warning.
+    """
+    found: list[Diagnostic] = []
+    for rule in ruleset.rules:
+        verdict = satisfiable(ruleset, negation_normal_form(rule.condition), max_cases)
+        if verdict is None:
+            found.append(_skipped(rule.location, f"rules.{rule.id}", max_cases))
+        elif not verdict:
+            dormant = _reads_parameter(ruleset, rule)
+            message = f"rule {rule.id!r} can never fire: no facts satisfy its condition"
+            if dormant:
+                message += (
+                    " (it compares with a parameter: is the parameter's value a placeholder?)"
+                )
+            make = _warning if dormant else _error
+            found.append(make("never-fires", message, rule.location, f"rules.{rule.id}"))
+    return found
+
+
+def satisfiable(ruleset: RuleSet, condition: Condition, max_cases: int = MAX_CASES) -> bool | None:
+    """Whether some fact set satisfies ``condition`` (in negation normal form); None: too big to tell.
+
+    Conjunctions are split into groups of parts that share no fact; each group is satisfiable on its
+    own, so a rule reading twenty independent facts never needs the product of their domains.
+    """
+    match condition:
+        case AnyOf(parts):
+            verdicts = [satisfiable(ruleset, p, max_cases) for p in parts]
+            return True if True in verdicts else (None if None in verdicts else False)
+        case AllOf(parts):
+            verdicts = [
+                _group_satisfiable(ruleset, group, max_cases) for group in _independent(parts)
+            ]
+            return False if False in verdicts else (None if None in verdicts else True)
+    return _group_satisfiable(ruleset, [condition], max_cases)
+
+
+def _group_satisfiable(ruleset: RuleSet, parts: Sequence[Condition], max_cases: int) -> bool | None:
+    if len(parts) == 1 and isinstance(parts[0], AnyOf):
+        return satisfiable(ruleset, parts[0], max_cases)
+    probe = AllOf(tuple(parts))
+    rule = Rule("probe", probe, "", ruleset.default_reason, SourceLocation(ruleset.file))
+    space = CaseSpace([rule], _facts_of(ruleset, [rule]))
+    if space.size > max_cases:
+        return None
+    return bool(space.mask(probe))
+
+
+def _independent(parts: Sequence[Condition]) -> list[list[Condition]]:
+    """Group conjuncts so that parts reading a common fact (directly or through others) share a group."""
+    groups: list[tuple[set[str], list[Condition]]] = []
+    for part in parts:
+        names = {n for c in _compares(part) for n in _names(c)}
+        merged_names, merged_parts = set(names), [part]
+        for group in [g for g in groups if g[0] & names]:
+            groups.remove(group)
+            merged_names |= group[0]
+            merged_parts = group[1] + merged_parts
+        groups.append((merged_names, merged_parts))
+    return [g[1] for g in groups]
+
+
+def check_first_match(ruleset: RuleSet, max_cases: int = MAX_CASES) -> list[Diagnostic]:
+    """For ``first_match`` tables: rows shadowed by earlier rows, and fact combinations no row covers."""
+    if ruleset.decide != "first_match" or not ruleset.rules:
+        return []
+    space = CaseSpace(ruleset.rules, used_facts(ruleset))
+    if space.size > max_cases:
+        return [_skipped(ruleset.rules[0].location, "rules", max_cases, space.size)]
+    found: list[Diagnostic] = []
+    covered = 0
+    for rule in ruleset.rules:
+        mask = space.mask(rule.condition)
+        if mask and not mask & ~covered:
+            found.append(_error("shadowed-row", f"row {rule.id!r} is unreachable: every case it "
+                                "matches is decided by an earlier row"
+                                f"{_shadowers(space, ruleset, rule.id, mask)}", rule.location,
+                                f"rules.{rule.id}"))  # fmt: skip
+        covered |= mask
+    found.extend(_gap(ruleset, space, covered))
+    return found
+
+
+def _skipped(where: SourceLocation, path: str, limit: int, size: int | None = None) -> Diagnostic:
+    count = f"{size} fact combinations exceed" if size else "the fact combinations exceed"
+    return _warning("analysis-skipped", f"{count} the analysis limit of {limit}; this part was not"
+                    " analysed", where, path)  # fmt: skip
+
+
+def _facts_of(ruleset: RuleSet, rules: Sequence[Rule]) -> list[FactSpec]:
+    names = {n for r in rules for c in _compares(r.condition) for n in _names(c)}
+    return [f for f in ruleset.facts if f.name in names]
+
+
+def _names(compare: Compare) -> tuple[str, ...]:
+    if isinstance(compare.operand, FactRef):
+        return compare.fact, compare.operand.name
+    return (compare.fact,)
+
+
+def _reads_parameter(ruleset: RuleSet, rule: Rule) -> bool:
+    values = {(type(p.value), p.value) for p in ruleset.parameters}
+    return any(
+        (type(c.operand), c.operand) in values
+        for c in _compares(rule.condition)
+        if not isinstance(c.operand, FactRef | tuple) and c.operand is not None
+    )
+
+
+def _shadowers(space: CaseSpace, ruleset: RuleSet, rule_id: str, mask: int) -> str:
+    """`` (by rows 'a' (line 12), 'b' (line 20))``: the earlier rows that share cases with this one."""
+    names = []
+    for earlier in ruleset.rules:
+        if earlier.id == rule_id:
+            break
+        if space.mask(earlier.condition) & mask:
+            names.append(f"{earlier.id!r} (line {earlier.location.line})")
+    return f" (by {', '.join(names)})" if names else ""
+
+
+def _gap(ruleset: RuleSet, space: CaseSpace, covered: int) -> list[Diagnostic]:
+    uncovered = space.everything & ~covered
+    if not uncovered:
+        return []
+    default = ruleset.outcome(ruleset.default_outcome)
+    if default.kind is OutcomeKind.UNDECIDABLE:
+        return []  # an explicit "cannot be decided" default is the declared answer for gaps
+    count = bin(uncovered).count("1")
+    examples = "; ".join(space.describe(c) for c in _set_bits(uncovered, GAP_EXAMPLES))
+    message = (
+        f"{count} of {space.size} fact combinations match no row and get the default "
+        f"{default.id!r} ({default.kind.value}), e.g. {examples}"
+    )
+    return [_warning("table-gap", message, ruleset.rules[0].location, "rules")]
+
+
+#: The analysis stages, run in this order by :func:`analyse`.
+CHECKS: tuple[Callable[[RuleSet], list[Diagnostic]], ...] = (
+    check_unused_facts,
+    check_comparisons,
+    check_rules_fire,
+    check_first_match,
+)
+
+
+def analyse(ruleset: RuleSet) -> list[Diagnostic]:
+    """Every analysis finding for one validated rule set."""
+    return [d for check in CHECKS for d in check(ruleset)]
+
+
+def analyse_all(rulesets: Iterable[RuleSet]) -> list[Diagnostic]:
+    return [d for rs in rulesets for d in analyse(rs)]

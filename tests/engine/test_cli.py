@@ -1,0 +1,92 @@
+"""The flets-elig command line: exit codes and what it prints."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+
+
+def test_check_passes_a_good_file(sample_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(sample_path)]) == 0
+    assert "1 files, 1 rule sets valid, 0 errors" in capsys.readouterr().out
+
+
+def test_check_fails_with_file_line_and_code(
+    write_rules,
+    sample_text: str,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+) -> None:
+    path = write_rules(
+        sample_text.replace("when: {prefecture: osaka}", "when: {prefecture: kyoto}"), "bad.yaml"
+    )
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:" in out and ": value-not-in-enum: 'kyoto'" in out
+    assert "1 errors" in out
+
+
+def test_check_of_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    assert main(["check", str(tmp_path / "nope.yaml")]) == 2
+
+
+def test_test_runs_examples_like_a_test_runner(
+    sample_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["test", str(sample_path)]) == 0
+    assert capsys.readouterr().out.strip().endswith("6 passed, 0 failed")
+
+
+def test_test_reports_a_failing_example(
+    write_rules, sample_text: str, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    text = sample_text.replace("reasons: [district_unknown]}", "reasons: [too_few_units]}")
+    path = write_rules(
+        text.replace("expect: {outcome: unknown,", "expect: {outcome: refused,"), "f.yaml"
+    )
+    assert main(["test", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "undecidable alone" in out
+    assert "outcome 'unknown', expected 'refused'" in out
+    assert "5 passed, 1 failed" in out
+
+
+def test_decide_prints_the_decision(sample_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    facts = json.dumps({"contractor": False, "units": 6, "prefecture": "tokyo"})
+    code = main(
+        [
+            "decide",
+            "sample_refusals",
+            "--facts",
+            facts,
+            "--rules",
+            str(sample_path),
+            "--as-of",
+            "2023-01-01",
+            "--lang",
+            "en",
+        ]
+    )
+    assert code == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["outcome"] == "refused" and body["reasons"][0]["message"] == "Not the contractor"
+
+
+def test_decide_reads_facts_from_a_file_and_names_bad_fields(
+    sample_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    facts = tmp_path / "facts.json"
+    facts.write_text('{"contractor": "no", "units": 6, "prefecture": "tokyo"}')
+    assert (
+        main(["decide", "sample_refusals", "--facts", f"@{facts}", "--rules", str(sample_path)])
+        == 2
+    )
+    assert "facts.contractor: Not a valid boolean." in capsys.readouterr().err
+
+
+def test_decide_rejects_malformed_json(
+    sample_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["decide", "sample_refusals", "--facts", "{oops", "--rules", str(sample_path)]) == 2
+    assert "--facts: cannot read JSON" in capsys.readouterr().err

@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import pytest
+
+from engine.errors import ValidationError
+from engine.loader import MarkedDict, parse_yaml, read_yaml_file
+
+
+def test_keys_and_items_remember_their_lines() -> None:
+    data = parse_yaml("a: 1\nb:\n  - x\n  - {c: 2}\n", "f.yaml")
+    assert isinstance(data, MarkedDict)
+    assert str(data.where("b")) == "f.yaml:2:1"
+    assert str(data["b"].where(1)) == "f.yaml:4:5"
+    assert str(data["b"][1].where("c")) == "f.yaml:4:6"
+
+
+def test_syntax_error_names_file_line_and_column() -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_yaml("a: 1\nb: [1, 2\nc: 3\n", "broken.yaml")
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.code == "yaml-syntax"
+    assert diagnostic.location.file == "broken.yaml"
+    assert diagnostic.location.line == 3
+
+
+def test_duplicate_keys_are_refused_not_overwritten() -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_yaml("rules: 1\nrules: 2\n", "dup.yaml")
+    assert str(caught.value) == "dup.yaml:2:1: yaml-syntax: duplicate key 'rules'"
+
+
+def test_python_tags_are_not_executed() -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_yaml("a: !!python/object/apply:os.system ['echo hi']\n", "evil.yaml")
+    assert caught.value.diagnostics[0].code == "yaml-syntax"
+
+
+def test_keys_yaml_would_read_as_booleans_keep_their_text() -> None:
+    assert list(parse_yaml("yes: 1\nno: 2\n", "f.yaml")) == ["yes", "no"]
+
+
+def test_unreadable_file_is_a_diagnostic(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"a: \xff\xfe\n")
+    with pytest.raises(ValidationError) as caught:
+        read_yaml_file(path)
+    assert caught.value.diagnostics[0].code == "unreadable-file"

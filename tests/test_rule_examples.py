@@ -1,0 +1,36 @@
+"""Every example in every bundled rule file, run through the real engine (one test each)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import Rulebook, load_rulebook
+from engine.paths import rules_dir
+from engine.rulebook import ExampleResult
+
+
+def _example_ids() -> list[tuple[str, str, int]]:
+    book = load_rulebook(rules_dir())
+    try:
+        return [
+            (rs.id, rs.version, i) for rs in book.all_rulesets() for i in range(len(rs.examples))
+        ]
+    finally:
+        book.close()
+
+
+@pytest.fixture(scope="module")
+def example_results(bundled_rulebook: Rulebook) -> dict[tuple[str, int], ExampleResult]:
+    return {(r.ruleset.key, r.index): r for r in bundled_rulebook.run_examples()}
+
+
+@pytest.mark.parametrize(("ruleset_id", "version", "index"), _example_ids())
+def test_rule_set_example(
+    example_results: dict[tuple[str, int], ExampleResult], ruleset_id: str, version: str, index: int
+) -> None:
+    result = example_results[(f"{ruleset_id}@{version}", index)]
+    assert result.passed, f"{result.where} {result.note}: {result.failure}"
+
+
+def test_bundled_rules_load_without_errors(bundled_rulebook: Rulebook) -> None:
+    assert bundled_rulebook.ids(), "no rule sets bundled"
