@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .analysis import analyse_all
+from .catalogue import render_catalogue
 from .errors import EngineError, FactsError, ValidationError, format_diagnostics
 from .evaluate import describe_facts
 from .paths import rules_dir
@@ -67,6 +68,20 @@ def cmd_test(args: argparse.Namespace) -> int:
                 print(f"ok     {result.where} {result.ruleset.id}: {result.note}")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_catalogue(args: argparse.Namespace) -> int:
+    """Print the Markdown catalogue of every rule set and rule with its citation."""
+    try:
+        book = load_rulebook(*_targets(args))
+    except ValidationError as exc:
+        print(format_diagnostics(exc.errors), file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        sys.stdout.write(render_catalogue(book.all_rulesets()))
+    finally:
+        book.close()
+    return EXIT_OK
 
 
 def _read_json_argument(value: str) -> Any:
@@ -128,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("paths", nargs="*", help="rule files or folders")
     test.add_argument("-v", "--verbose", action="store_true", help="list passing examples too")
     test.set_defaults(func=cmd_test)
+
+    catalogue = sub.add_parser("catalogue", help="print the Markdown catalogue of rules")
+    catalogue.add_argument("paths", nargs="*", help="rule files or folders")
+    catalogue.set_defaults(func=cmd_catalogue)
 
     decide = sub.add_parser("decide", help="decide one case: decide RULESET --facts JSON|@file")
     decide.add_argument("ruleset")
