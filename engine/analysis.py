@@ -109,25 +109,36 @@ def _value(spec: FactSpec, number: int) -> FactValue:
     return date.fromordinal(number) if spec.type is FactType.DATE else number
 
 
-def _ordered_classes(
-    spec: FactSpec, constants: Iterable[FactValue], spread: int
-) -> list[FactClass]:
-    """Points named in conditions and the intervals between them, clipped to ``min``/``max``.
+def _ordered_classes(spec: FactSpec, compares: Iterable[Compare], spread: int) -> list[FactClass]:
+    """The intervals between the cut points the comparisons make, clipped to ``min``/``max``.
 
-    ``spread`` is how many values each interval contributes: 1 for a fact compared with constants
-    only; 3 for a fact compared with another fact, so that ``<``, ``=`` and ``>`` can all occur.
+    ``x < 10`` cuts the domain before 10, ``x ≤ 10`` after it, ``x = 10`` on both sides. ``spread``
+    is how many values each interval contributes: 1 for a fact compared with constants only, 3 for a
+    fact compared with another fact, so that ``<``, ``=`` and ``>`` between the two can all occur.
     """
     low, high = spec.minimum, spec.maximum
-    points = sorted({_ordinal(c) for c in constants})
-    points = [p for p in points if (low is None or p >= low) and (high is None or p <= high)]
+    cuts: set[int] = set()
+    for compare in compares:
+        for constant in _constants(compare):
+            value = _ordinal(constant)
+            cuts.update(_cuts(compare.op, value))
+    inside = sorted(c for c in cuts if (low is None or c > low) and (high is None or c <= high))
     classes: list[FactClass] = []
     start = low
-    for point in points:
-        classes.extend(_interval(spec, start, point - 1, spread))
-        classes.append(FactClass(_value(spec, point), f"{spec.name} = {_show(spec, point)}"))
-        start = point + 1
+    for cut in inside:
+        classes.extend(_interval(spec, start, cut - 1, spread))
+        start = cut
     classes.extend(_interval(spec, start, high, spread))
     return classes
+
+
+def _cuts(op: str, value: int) -> tuple[int, ...]:
+    """Where a comparison with ``value`` cuts the domain: the first value of each upper class."""
+    if op in ("lt", "ge"):
+        return (value,)
+    if op in ("le", "gt"):
+        return (value + 1,)
+    return (value, value + 1)  # is, is_not, in, not_in single the value out
 
 
 def _interval(spec: FactSpec, first: int | None, last: int | None, spread: int) -> list[FactClass]:
@@ -153,7 +164,7 @@ def _interval(spec: FactSpec, first: int | None, last: int | None, spread: int) 
     return [FactClass(_value(spec, first + i), label) for i in range(min(spread, last - first + 1))]
 
 
-def fact_classes(spec: FactSpec, compares: Iterable[Compare], linked: bool) -> list[FactClass]:
+def fact_classes(spec: FactSpec, compares: Sequence[Compare], linked: bool) -> list[FactClass]:
     """The classes of one fact's domain given the comparisons the rules make on it."""
     constants = [c for cmp in compares for c in _constants(cmp)]
     match spec.type:
@@ -169,7 +180,7 @@ def fact_classes(spec: FactSpec, compares: Iterable[Compare], linked: bool) -> l
         case FactType.ENUM_LIST:
             return _list_classes(spec, constants)
         case FactType.INT | FactType.MONEY | FactType.DATE:
-            return _ordered_classes(spec, constants, 3 if linked else 1)
+            return _ordered_classes(spec, compares, 3 if linked else 1)
     raise AssertionError(f"unhandled fact type {spec.type}")  # pragma: no cover
 
 
@@ -312,22 +323,27 @@ class CaseSpace:
                 return self.everything & ~self.mask(part)
         raise AssertionError(f"not a condition: {condition!r}")  # pragma: no cover
 
-    def describe(self, case: int) -> str:
-        """One case as ``fact = class`` parts, e.g. ``change_type = rename, amount ≥ 100``."""
-        parts = []
-        for f in self.facts:
-            classes = self.classes[f.name]
-            parts.append(classes[(case // self.strides[f.name]) % len(classes)].label)
-        return ", ".join(parts)
+    def widen(self, case: int, within: int) -> tuple[int, list[str]]:
+        """Grow ``case`` into the largest region of ``within`` found by dropping facts one by one.
 
+        Returns the region's mask and the labels of the facts still fixed, so a gap reads
+        ``plan = basic, users ≥ 10`` rather than one combination of every fact.
+        """
+        fixed = {
+            f.name: (case // self.strides[f.name]) % len(self.classes[f.name]) for f in self.facts
+        }
+        for name in list(fixed):
+            trial = {n: i for n, i in fixed.items() if n != name}
+            if not self._region(trial) & ~within:
+                fixed = trial
+        labels = [self.classes[n][i].label for n, i in fixed.items()]
+        return self._region(fixed), labels
 
-def _set_bits(mask: int, limit: int) -> list[int]:
-    found: list[int] = []
-    while mask and len(found) < limit:
-        low = mask & -mask
-        found.append(low.bit_length() - 1)
-        mask ^= low
-    return found
+    def _region(self, fixed: dict[str, int]) -> int:
+        mask = self.everything
+        for name, index in fixed.items():
+            mask &= self.class_mask(name, index)
+        return mask
 
 
 # --- the checks ------------------------------------------------------------------------------------
@@ -521,10 +537,17 @@ def _gap(ruleset: RuleSet, space: CaseSpace, covered: int) -> list[Diagnostic]:
     if default.kind is OutcomeKind.UNDECIDABLE:
         return []  # an explicit "cannot be decided" default is the declared answer for gaps
     count = bin(uncovered).count("1")
-    examples = "; ".join(space.describe(c) for c in _set_bits(uncovered, GAP_EXAMPLES))
+    regions: list[str] = []
+    remaining = uncovered
+    while remaining and len(regions) < GAP_EXAMPLES:
+        case = (remaining & -remaining).bit_length() - 1
+        region, fixed = space.widen(case, uncovered)
+        regions.append(", ".join(fixed) or "every case")
+        remaining &= ~region
+    more = " …" if remaining else ""
     message = (
         f"{count} of {space.size} fact combinations match no row and get the default "
-        f"{default.id!r} ({default.kind.value}), e.g. {examples}"
+        f"{default.id!r} ({default.kind.value}): {'; '.join(regions)}{more}"
     )
     return [_warning("table-gap", message, ruleset.rules[0].location, "rules")]
 

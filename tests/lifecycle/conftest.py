@@ -1,0 +1,126 @@
+"""Fixtures for the rule-lifecycle tests: a small first-match table and rule folders to edit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+#: A first-match decision table over an enum, an int with bounds and a bool. Tests append rows.
+TABLE_HEAD = """\
+ruleset: plan_change
+version: "{version}"
+title: {{ja: プラン変更, en: Plan change}}
+region: ntt_west
+effective_from: {start}
+effective_to: {end}
+sources:
+  - {{file: 001_ded95cce339fcddd.txt, title: ガイド}}
+facts:
+  plan:
+    type: enum
+    label: {{ja: プラン, en: Plan}}
+    values: [basic, family, business]
+  users:
+    type: int
+    label: {{ja: 利用者数, en: Users}}
+    min: 0
+    max: 100
+  migrated:
+    type: bool
+    label: {{ja: 移行済み, en: Migrated}}
+    required: false
+    default: false
+  customer_name:
+    type: string
+    label: {{ja: お客さま名, en: Customer name}}
+    required: false
+    default: ""
+    personal: true
+outcomes:
+  allowed: {{kind: positive, label: {{ja: 可, en: Allowed}}}}
+  refused: {{kind: negative, label: {{ja: 不可, en: Refused}}}}
+  unknown:
+    kind: undecidable
+    label: {{ja: 判断不可, en: Cannot be decided}}
+    gap: {{missing: {{ja: 規定なし, en: No clause}}, ask: {{ja: 窓口, en: The desk}}}}
+decide: first_match
+default:
+  outcome: {default}
+  reason: no_row
+  message: {{ja: 該当行なし, en: No row}}
+  cite: {{source: 001_ded95cce339fcddd.txt, clause: 表}}
+rules:
+"""
+
+ROW = """\
+  - id: {id}
+    when: {when}
+    outcome: {outcome}
+    reason: {id}
+    message: {{ja: 行, en: Row}}
+    cite: {{source: 001_ded95cce339fcddd.txt, clause: 表}}
+"""
+
+EXAMPLES = """\
+examples:
+  - note: business, not migrated, is no row of the reference table
+    facts: {{plan: business, users: 3}}
+    expect: {{outcome: {default}, reasons: [no_row]}}
+"""
+
+#: The rows of the reference table: basic up to 9 users, family any, business if migrated.
+ROWS: tuple[tuple[str, str, str], ...] = (
+    ("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "allowed"),
+    ("family_any", "{plan: family}", "allowed"),
+    ("business_migrated", "{all: [{plan: business}, {migrated: true}]}", "refused"),
+)
+
+
+def table(
+    rows: tuple[tuple[str, str, str], ...] = ROWS,
+    default: str = "refused",
+    version: str = "1.0",
+    start: str = "2024-01-01",
+    end: str = "null",
+) -> str:
+    """The YAML text of a first-match table with ``rows`` as (id, when, outcome)."""
+    head = TABLE_HEAD.format(version=version, start=start, end=end, default=default)
+    body = "".join(ROW.format(id=i, when=w, outcome=o) for i, w, o in rows)
+    return head + body + EXAMPLES.format(default=default)
+
+
+def line_of(text: str, needle: str) -> int:
+    """The 1-based line of the first line containing ``needle``."""
+    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+@pytest.fixture
+def rules_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def write_table(rules_folder: Path) -> Callable[..., Path]:
+    """Write a table (see :func:`table`) into the rules folder and return its path."""
+
+    def write(name: str = "plan_change.yaml", **kwargs: object) -> Path:
+        path = rules_folder / name
+        path.write_text(table(**kwargs), encoding="utf-8")  # type: ignore[arg-type]
+        return path
+
+    return write
+
+
+@pytest.fixture
+def make_table() -> Callable[..., str]:
+    """:func:`table` for tests (test modules cannot import conftest under importlib mode)."""
+    return table
+
+
+@pytest.fixture
+def find_line() -> Callable[[str, str], int]:
+    return line_of
