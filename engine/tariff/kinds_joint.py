@@ -1,0 +1,93 @@
+"""Computation kinds of the Flets Joint tariff (seed 003 料金): size menus and construction."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .computation import ItemContext, KindParam, KindSpec, Line, ParamProblem, text
+from .model import Band
+from .periods import YearMonth
+
+
+def band_for(bands: tuple[Band, ...], size: Decimal) -> Band | None:
+    """The first band whose strict upper bound exceeds ``size`` (「5M未満」 …), or None past the last."""
+    return next((band for band in bands if size < band.below), None)
+
+
+def size_band_monthly(ctx: ItemContext) -> list[Line]:
+    """A monthly fee chosen by size from a table with strict upper bounds, from the month after
+    registration and never prorated (003 料金 1 ※)."""
+    size: Decimal = ctx.param("size_mb")
+    bands = ctx.bands("bands")
+    band = band_for(bands, size)
+    detail: dict[str, object] = {"size_mb": str(size)}
+    if band is None:
+        reason = text(
+            f"{bands[-1].below}MB以上のメニューは料金表にありません（配信不可として扱います。読みAM13）",
+            f"The tariff has no menu for {bands[-1].below} MB or more: treated as not deliverable "
+            "(reading AM13)",
+        )
+        return [Line(ctx.item.title, status="refused", amount=None, reason=reason, detail=detail)]
+    detail["band"] = band.label.en
+    quantity = ctx.param("quantity")
+    month, registered = ctx.param("month"), ctx.param("registered_on")
+    if (month is None) != (registered is None):
+        missing = "registered_on" if registered is None else "month"
+        raise ParamProblem(missing, "is needed together with the other of month / registered_on.")
+    if month is not None and month <= YearMonth.of(registered):
+        reason = text(
+            "月額利用料は登録月の翌月から課金します（日割りなし）",
+            "Monthly fees start the month after registration (no proration)",
+        )
+        return [Line(band.label, status="not_charged", amount=0, reason=reason, detail=detail)]
+    return [
+        Line(
+            band.label,
+            quantity=quantity,
+            unit_price=band.value,
+            amount=quantity * band.value,
+            detail=detail,
+            cite=(ctx.cite("bands"),),
+        )
+    ]
+
+
+def joint_construction(ctx: ItemContext) -> list[Line]:
+    """Basic fee per job plus exchange work per software (003 工事費)."""
+    counts = {
+        "new": ctx.param("new_softwares"),
+        "change": ctx.param("changed_softwares"),
+        "other_change": ctx.param("other_changes"),
+    }
+    if not any(counts.values()):
+        raise ParamProblem("new_softwares", "name at least one software work.")
+    lines = [ctx.line("basic", 1, ctx.yen("basic"))]
+    lines.extend(ctx.line(slot, count, ctx.yen(slot)) for slot, count in counts.items() if count)
+    return lines
+
+
+SPECS: tuple[KindSpec, ...] = (
+    KindSpec(
+        "size_band_monthly",
+        {
+            "size_mb": KindParam("decimal"),
+            "quantity": KindParam("int"),
+            "month": KindParam("month", optional=True),
+            "registered_on": KindParam("date", optional=True),
+        },
+        {"bands": "bands"},
+        size_band_monthly,
+        size_band_monthly.__doc__ or "",
+    ),
+    KindSpec(
+        "joint_construction",
+        {
+            "new_softwares": KindParam("int"),
+            "changed_softwares": KindParam("int"),
+            "other_changes": KindParam("int"),
+        },
+        {"basic": "value", "new": "value", "change": "value", "other_change": "value"},
+        joint_construction,
+        joint_construction.__doc__ or "",
+    ),
+)

@@ -1,0 +1,266 @@
+"""The validated tariff model: frozen dataclasses built by :mod:`engine.tariff.validate`.
+
+YAML mappings stop at the validator; everything after it (computation kinds, quotes, the API) reads only
+these types. Figures keep their citation, provenance and effective dates so a quote can show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from ..errors import SourceLocation
+
+Provenance = Literal["sourced", "outside_fact", "inferred"]
+PROVENANCES: tuple[Provenance, ...] = ("sourced", "outside_fact", "inferred")
+
+ParamType = Literal[
+    "int", "money", "decimal", "bool", "date", "datetime", "month", "enum", "string"
+]
+PARAM_TYPES: tuple[ParamType, ...] = (
+    "int",
+    "money",
+    "decimal",
+    "bool",
+    "date",
+    "datetime",
+    "month",
+    "enum",
+    "string",
+)
+
+#: How an item's amounts meet consumption tax: once on the sum of the quote's ``sum`` lines of the same
+#: tariff (the guide's sample statement), on each line by itself, or not at all (e.g. late interest).
+TaxMode = Literal["sum", "line", "none"]
+TAX_MODES: tuple[TaxMode, ...] = ("sum", "line", "none")
+
+#: Whether the tariff's figures are tax-excluded (tax is added) or tax-included (tax is contained).
+PriceBasis = Literal["tax_excluded", "tax_included"]
+PRICE_BASES: tuple[PriceBasis, ...] = ("tax_excluded", "tax_included")
+
+JSONValue = Any
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text for people in both languages."""
+
+    ja: str
+    en: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"ja": self.ja, "en": self.en}
+
+
+@dataclass(frozen=True)
+class Cite:
+    """A seed file and the clause, table or page of it."""
+
+    source: str
+    clause: str
+    reading: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        result = {"source": self.source, "clause": self.clause}
+        if self.reading:
+            result["reading"] = self.reading
+        return result
+
+
+@dataclass(frozen=True)
+class Gap:
+    """What the sources do not give, and whom to ask."""
+
+    missing: Text
+    ask: Text
+
+    def to_dict(self) -> dict[str, dict[str, str]]:
+        return {"missing": self.missing.to_dict(), "ask": self.ask.to_dict()}
+
+
+@dataclass(frozen=True)
+class Band:
+    """One row of a size table: applies to sizes strictly below ``below``."""
+
+    below: Decimal
+    value: int
+    label: Text
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A priced figure (or rate, count, table) with where it comes from and when it applies."""
+
+    id: str
+    label: Text
+    unit: str
+    value: Decimal | None
+    bands: tuple[Band, ...]
+    provenance: Provenance
+    cite: Cite
+    effective_from: date | None
+    effective_to: date | None
+    note: str | None
+    gap: Gap | None
+    suggested: str | None
+    tax_included: int | None
+    location: SourceLocation
+
+    def in_force(self, day: date) -> bool:
+        if self.effective_from is not None and day < self.effective_from:
+            return False
+        return self.effective_to is None or day <= self.effective_to
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        result: dict[str, JSONValue] = {
+            "id": self.id,
+            "label": self.label.to_dict(),
+            "unit": self.unit,
+            "provenance": self.provenance,
+            "cite": self.cite.to_dict(),
+            "effective_from": _iso(self.effective_from),
+            "effective_to": _iso(self.effective_to),
+        }
+        if self.bands:
+            result["bands"] = [
+                {"below": str(b.below), "value": b.value, "label": b.label.to_dict()}
+                for b in self.bands
+            ]
+        else:
+            result["value"] = None if self.value is None else number_json(self.value)
+        for key, value in (("note", self.note), ("suggested", self.suggested)):
+            if value is not None:
+                result[key] = value
+        if self.tax_included is not None:
+            result["tax_included"] = self.tax_included
+        if self.gap is not None:
+            result["gap"] = self.gap.to_dict()
+        return result
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter of a priced item, as the caller sends it."""
+
+    name: str
+    type: ParamType
+    label: Text
+    help: Text | None = None
+    required: bool = True
+    default: JSONValue = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    values: Mapping[str, Text] = field(default_factory=dict)
+    not_before: str | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A passage with two readings, and the one this tariff implements."""
+
+    id: str
+    cite: Cite
+    passage: str
+    chosen: Text
+    other: Text
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        return {
+            "id": self.id,
+            "cite": self.cite.to_dict(),
+            "passage": self.passage,
+            "chosen": self.chosen.to_dict(),
+            "other": self.other.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Item:
+    """A priced thing: its parameters, the computation kind and the figures bound to its slots."""
+
+    id: str
+    title: Text
+    description: Text | None
+    kind: str
+    tax: TaxMode
+    params: Mapping[str, ParamSpec]
+    figures: Mapping[str, str]
+    cite: tuple[Cite, ...]
+    readings: tuple[str, ...]
+    notes: tuple[Text, ...]
+    gap: Gap | None
+
+
+@dataclass(frozen=True)
+class Example:
+    """A quote request and the result expected for it (``expect`` lists the fields checked)."""
+
+    note: str
+    request: Mapping[str, JSONValue]
+    expect: Mapping[str, JSONValue]
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """One validated tariff file."""
+
+    id: str
+    version: str
+    title: Text
+    description: Text | None
+    region: str
+    effective_from: date
+    effective_to: date | None
+    sources: tuple[tuple[str, str], ...]
+    price_basis: PriceBasis
+    tax_cite: Cite
+    readings: Mapping[str, Reading]
+    figures: Mapping[str, Figure]
+    items: Mapping[str, Item]
+    examples: tuple[Example, ...]
+    file: str
+
+    def in_force(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+    def summary(self) -> dict[str, JSONValue]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "title": self.title.to_dict(),
+            "region": self.region,
+            "effective_from": self.effective_from.isoformat(),
+            "effective_to": _iso(self.effective_to),
+        }
+
+
+@dataclass(frozen=True)
+class TaxRate:
+    """A consumption tax rate and the days it applies to."""
+
+    rate: Decimal
+    effective_from: date
+    effective_to: date | None
+    provenance: Provenance
+    cite: Cite | None
+    note: str | None
+
+    def in_force(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+
+def number_json(value: Decimal) -> int | str:
+    """Whole numbers as JSON integers, other decimals as exact strings (never floats)."""
+    return int(value) if value == value.to_integral_value() else str(value)
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()

@@ -1,0 +1,216 @@
+"""Request parameters: parsing the JSON a caller sends against an item's parameter specs.
+
+Every problem becomes a message under the field's path (``items.0.params.size_mb``), all of them at
+once, so the web app can answer 422 naming each field. The same specs yield the JSON Schema that
+``describe`` publishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .model import ParamSpec, number_json
+from .periods import YearMonth
+
+FieldErrors = dict[str, list[str]]
+
+#: Longest free text a parameter may hold (descriptions of supplied amounts).
+MAX_STRING_LENGTH = 200
+
+
+class BadValue(ValueError):
+    """A parameter value of the wrong type or shape; the message is shown to the caller."""
+
+
+def _int(value: Any, spec: ParamSpec) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadValue("Not a valid integer.")
+    return value
+
+
+def _decimal(value: Any, spec: ParamSpec) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise BadValue("Not a valid number.")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise BadValue("Not a valid number.") from None
+    if not number.is_finite():
+        raise BadValue("Not a valid number.")
+    return number
+
+
+def _bool(value: Any, spec: ParamSpec) -> bool:
+    if not isinstance(value, bool):
+        raise BadValue("Not a valid boolean (true or false).")
+    return value
+
+
+def _date(value: Any, spec: ParamSpec) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or len(value) != 10:
+        raise BadValue("Not a valid date (YYYY-MM-DD).")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadValue("Not a valid date (YYYY-MM-DD).") from None
+
+
+def _datetime(value: Any, spec: ParamSpec) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and "T" in value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise BadValue("Not a valid date and time (YYYY-MM-DDTHH:MM).") from None
+    else:
+        raise BadValue("Not a valid date and time (YYYY-MM-DDTHH:MM).")
+    if parsed.tzinfo is not None:
+        raise BadValue("Give the local (Japan) time without a time zone offset.")
+    return parsed
+
+
+def _month(value: Any, spec: ParamSpec) -> YearMonth:
+    if not isinstance(value, str):
+        raise BadValue("Not a valid month (YYYY-MM).")
+    try:
+        return YearMonth.parse(value)
+    except ValueError:
+        raise BadValue("Not a valid month (YYYY-MM).") from None
+
+
+def _enum(value: Any, spec: ParamSpec) -> str:
+    if not isinstance(value, str) or value not in spec.values:
+        raise BadValue(f"Must be one of: {', '.join(spec.values)}.")
+    return value
+
+
+def _string(value: Any, spec: ParamSpec) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadValue("Not a valid text.")
+    if len(value) > MAX_STRING_LENGTH:
+        raise BadValue(f"Longer than {MAX_STRING_LENGTH} characters.")
+    return value
+
+
+PARSERS: Mapping[str, Callable[[Any, ParamSpec], Any]] = {
+    "int": _int,
+    "money": _int,
+    "decimal": _decimal,
+    "bool": _bool,
+    "date": _date,
+    "datetime": _datetime,
+    "month": _month,
+    "enum": _enum,
+    "string": _string,
+}
+
+
+def parse_value(spec: ParamSpec, value: Any) -> Any:
+    """Parse one value and check its range; raises :class:`BadValue`."""
+    parsed = PARSERS[spec.type](value, spec)
+    if spec.type in ("int", "money", "decimal"):
+        _check_range(spec, Decimal(parsed))
+    return parsed
+
+
+def _check_range(spec: ParamSpec, number: Decimal) -> None:
+    if spec.minimum is not None and number < spec.minimum:
+        raise BadValue(f"Must be greater than or equal to {number_json(spec.minimum)}.")
+    if spec.maximum is not None and number > spec.maximum:
+        raise BadValue(f"Must be less than or equal to {number_json(spec.maximum)}.")
+
+
+def parse_params(
+    specs: Mapping[str, ParamSpec], raw: Any, prefix: str, errors: FieldErrors
+) -> dict[str, Any]:
+    """The parsed parameters of one requested item; problems are added to ``errors``."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        errors.setdefault(prefix, []).append("Must be an object.")
+        return {}
+    for name in raw:
+        if name not in specs:
+            expected = ", ".join(specs) or "none"
+            errors.setdefault(f"{prefix}.{name}", []).append(
+                f"Unknown parameter. Expected one of: {expected}."
+            )
+    values: dict[str, Any] = {}
+    for name, spec in specs.items():
+        try:
+            values[name] = _one_param(spec, raw)
+        except BadValue as exc:
+            errors.setdefault(f"{prefix}.{name}", []).append(str(exc))
+    _check_order(specs, values, prefix, errors)
+    return values
+
+
+def _one_param(spec: ParamSpec, raw: Mapping[str, Any]) -> Any:
+    if spec.name not in raw or raw[spec.name] is None:
+        if spec.required:
+            raise BadValue("Missing data for required field.")
+        return None if spec.default is None else parse_value(spec, spec.default)
+    return parse_value(spec, raw[spec.name])
+
+
+def _check_order(
+    specs: Mapping[str, ParamSpec], values: Mapping[str, Any], prefix: str, errors: FieldErrors
+) -> None:
+    """``not_before``: an end must not come before its start (cancel before start, restore before
+    outage …)."""
+    for name, spec in specs.items():
+        other = spec.not_before
+        if other is None or values.get(name) is None or values.get(other) is None:
+            continue
+        if values[name] < values[other]:
+            errors.setdefault(f"{prefix}.{name}", []).append(f"Must not be before {other}.")
+
+
+_JSON_TYPES: Mapping[str, dict[str, Any]] = {
+    "int": {"type": "integer"},
+    "money": {"type": "integer"},
+    "decimal": {"type": ["number", "string"], "pattern": r"^-?\d+(\.\d+)?$"},
+    "bool": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$"},
+    "month": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"},
+    "enum": {"type": "string"},
+    "string": {"type": "string", "maxLength": MAX_STRING_LENGTH},
+}
+
+
+def json_schema(specs: Mapping[str, ParamSpec]) -> dict[str, Any]:
+    """A JSON Schema (draft 2020-12) for an item's ``params`` object."""
+    properties = {name: _property_schema(spec) for name, spec in specs.items()}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name, spec in specs.items() if spec.required],
+        "additionalProperties": False,
+    }
+
+
+def _property_schema(spec: ParamSpec) -> dict[str, Any]:
+    schema: dict[str, Any] = {**_JSON_TYPES[spec.type], "title": spec.label.en}
+    schema["x-label"] = spec.label.to_dict()
+    if spec.help is not None:
+        schema["description"] = spec.help.en
+        schema["x-help"] = spec.help.to_dict()
+    if spec.type == "enum":
+        schema["enum"] = list(spec.values)
+        schema["x-values"] = {name: text.to_dict() for name, text in spec.values.items()}
+    if spec.minimum is not None:
+        schema["minimum"] = number_json(spec.minimum)
+    if spec.maximum is not None:
+        schema["maximum"] = number_json(spec.maximum)
+    if spec.default is not None:
+        schema["default"] = spec.default
+    if spec.not_before is not None:
+        schema["x-not-before"] = spec.not_before
+    return schema

@@ -1,0 +1,292 @@
+"""Quotes: a JSON request of items → priced lines, consumption tax and totals.
+
+Tax follows the source exactly: figures are tax-excluded and tax is added with fractions below 1 yen
+truncated (規約 料金表 通則5, 10); lines an item marks ``tax: sum`` are taxed once on their sum per tariff,
+as the guide's sample statement does (5,650 + 565 = 6,215); a tax-included-only tariff (Flets Joint)
+shows the tax its prices contain. A line that cannot be priced is listed with its gap and makes the quote
+``complete: false`` — its amount is never counted as 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from .computation import FigureUnavailable, ItemContext, Line, ParamProblem, text
+from .kinds import KINDS
+from .model import Figure, Item, Tariff, TaxRate, Text
+from .money import split_tax_included, tax_on
+from .params import FieldErrors, parse_params
+
+if TYPE_CHECKING:
+    from .book import TariffBook
+
+#: Most items one quote may price; a quote is a sales conversation, not a batch job.
+MAX_ITEMS = 100
+
+PROVENANCE_STRENGTH = {"sourced": 0, "outside_fact": 1, "inferred": 2}
+
+
+@dataclass
+class PricedItem:
+    """One requested item with its computed lines."""
+
+    index: int
+    tariff: Tariff
+    item: Item
+    lines: list[Line]
+    used: list[Figure]
+
+
+def build_quote(book: TariffBook, request: Any, as_of: date | None) -> dict[str, Any]:
+    """Price ``request``; raises :class:`~engine.tariff.book.QuoteRequestError` naming bad fields."""
+    from .book import QuoteRequestError
+
+    errors: FieldErrors = {}
+    day = as_of or _request_date(request, errors) or date.today()
+    raw_items = _request_items(request, errors)
+    rate = book.tax_rate(day)
+    if rate is None:
+        errors.setdefault("as_of", []).append(f"No consumption tax rate is in force on {day}.")
+    priced = [
+        result
+        for index, raw in enumerate(raw_items)
+        if (result := _price_item(book, index, raw, day, errors)) is not None
+    ]
+    if errors or rate is None:
+        raise QuoteRequestError(errors)
+    return _render(priced, day, rate)
+
+
+def _request_date(request: Any, errors: FieldErrors) -> date | None:
+    if not isinstance(request, Mapping) or request.get("as_of") is None:
+        return None
+    value = request["as_of"]
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    errors.setdefault("as_of", []).append("Not a valid date (YYYY-MM-DD).")
+    return None
+
+
+def _request_items(request: Any, errors: FieldErrors) -> list[Any]:
+    if not isinstance(request, Mapping):
+        errors.setdefault("_schema", []).append("The request must be an object.")
+        return []
+    for key in request:
+        if key not in ("items", "as_of"):
+            errors.setdefault(str(key), []).append("Unknown field.")
+    items = request.get("items")
+    if not isinstance(items, list) or not items:
+        errors.setdefault("items", []).append("Give a non-empty list of items.")
+        return []
+    if len(items) > MAX_ITEMS:
+        errors.setdefault("items", []).append(f"At most {MAX_ITEMS} items per quote.")
+        return []
+    return items
+
+
+def _price_item(
+    book: TariffBook, index: int, raw: Any, day: date, errors: FieldErrors
+) -> PricedItem | None:
+    prefix = f"items.{index}"
+    if not isinstance(raw, Mapping):
+        errors.setdefault(prefix, []).append("Must be an object with tariff, item and params.")
+        return None
+    for key in raw:
+        if key not in ("tariff", "item", "params"):
+            errors.setdefault(f"{prefix}.{key}", []).append("Unknown field.")
+    found = _find_item(book, raw, prefix, day, errors)
+    if found is None:
+        return None
+    tariff, item = found
+    params = parse_params(item.params, raw.get("params"), f"{prefix}.params", errors)
+    if any(key.startswith(f"{prefix}.") or key == prefix for key in errors):
+        return None
+    context = ItemContext(tariff, item, params, day)
+    try:
+        lines = KINDS[item.kind].compute(context)
+    except ParamProblem as problem:
+        errors.setdefault(f"{prefix}.params.{problem.field}", []).append(problem.message)
+        return None
+    except FigureUnavailable as missing:
+        context.used.pop(missing.figure.id, None)
+        lines = [Line(item.title, status="cannot_be_priced", amount=None, gap=missing.gap)]
+        lines[0].detail["figure"] = missing.figure.id
+    return PricedItem(index, tariff, item, lines, list(context.used.values()))
+
+
+def _find_item(
+    book: TariffBook, raw: Mapping[str, Any], prefix: str, day: date, errors: FieldErrors
+) -> tuple[Tariff, Item] | None:
+    tariff_id, item_id = raw.get("tariff"), raw.get("item")
+    if not isinstance(tariff_id, str):
+        errors.setdefault(f"{prefix}.tariff", []).append("Missing data for required field.")
+        return None
+    versions = book.versions(tariff_id)
+    if not versions:
+        known = ", ".join(book.ids())
+        errors.setdefault(f"{prefix}.tariff", []).append(f"Unknown tariff. Known: {known}.")
+        return None
+    tariff = next((t for t in versions if t.in_force(day)), None)
+    if tariff is None:
+        errors.setdefault(f"{prefix}.tariff", []).append(
+            f"No version of tariff {tariff_id} is in force on {day}."
+        )
+        return None
+    if not isinstance(item_id, str) or item_id not in tariff.items:
+        known = ", ".join(tariff.items)
+        message = "Missing data for required field." if item_id is None else "Unknown item."
+        errors.setdefault(f"{prefix}.item", []).append(f"{message} Expected one of: {known}.")
+        return None
+    return tariff, tariff.items[item_id]
+
+
+def _render(priced: list[PricedItem], day: date, rate: TaxRate) -> dict[str, Any]:
+    lines: list[dict[str, Any]] = []
+    sums: dict[str, int] = {}
+    for entry in priced:
+        for line in entry.lines:
+            rendered = _render_line(entry, line, rate.rate)
+            rendered["line"] = len(lines) + 1
+            if rendered["tax_basis"] == "sum" and rendered["amount"] is not None:
+                sums[entry.tariff.id] = sums.get(entry.tariff.id, 0) + rendered["amount"]
+            lines.append(rendered)
+    groups = [
+        {
+            "tariff": tariff_id,
+            "rate": str(rate.rate),
+            "taxable_amount": base,
+            "tax": tax_on(base, rate.rate),
+        }
+        for tariff_id, base in sums.items()
+    ]
+    return {"as_of": day.isoformat(), "lines": lines, "totals": _totals(lines, groups, rate)}
+
+
+def _totals(
+    lines: list[dict[str, Any]], groups: list[dict[str, Any]], rate: TaxRate
+) -> dict[str, Any]:
+    counted = [line for line in lines if line["amount"] is not None]
+    excluded = sum(line["amount"] for line in counted)
+    tax = sum(line["tax"] or 0 for line in counted) + sum(group["tax"] for group in groups)
+    open_lines = [
+        line["line"] for line in lines if line["status"] in ("cannot_be_priced", "refused")
+    ]
+    return {
+        "amount_tax_excluded": excluded,
+        "tax": tax,
+        "amount_tax_included": excluded + tax,
+        "tax_rate": str(rate.rate),
+        "tax_rate_provenance": rate.provenance,
+        "tax_groups": groups,
+        "complete": not open_lines,
+        "lines_not_priced": open_lines,
+    }
+
+
+def _render_line(entry: PricedItem, line: Line, rate: Decimal) -> dict[str, Any]:
+    basis = entry.item.tax if line.taxable else "none"
+    amount, tax, included = _taxed(entry.tariff, line, basis, rate)
+    if line.status != "priced":
+        basis = "none"
+    rendered: dict[str, Any] = {
+        "line": 0,
+        "request_index": entry.index,
+        "tariff": entry.tariff.id,
+        "tariff_version": entry.tariff.version,
+        "item": entry.item.id,
+        "status": line.status,
+        "description": line.description.to_dict(),
+        "quantity": line.quantity if isinstance(line.quantity, int) else str(line.quantity),
+        "unit_price": line.unit_price,
+        "amount": amount,
+        "tax": tax,
+        "amount_tax_included": included,
+        "tax_basis": basis,
+        "detail": line.detail,
+        "cite": [c.to_dict() for c in (*line.cite, *entry.item.cite)],
+        "provenance": _weakest(entry.used),
+        "warnings": _warnings(entry, line),
+        "readings": [_reading(entry.tariff, rid) for rid in entry.item.readings],
+        "notes": [note.to_dict() for note in entry.item.notes],
+    }
+    if line.reason is not None:
+        rendered["reason"] = line.reason.to_dict()
+    if line.gap is not None:
+        rendered["gap"] = line.gap.to_dict()
+        rendered["message"] = _CANNOT_PRICE.to_dict()
+    return rendered
+
+
+_CANNOT_PRICE = text("資料からは料金を算定できません", "Cannot be priced from the sources")
+
+
+def _taxed(
+    tariff: Tariff, line: Line, basis: str, rate: Decimal
+) -> tuple[int | None, int | None, int | None]:
+    """(tax-excluded amount, tax, tax-included amount) of a line; tax is None when taxed on a sum."""
+    if line.amount is None or line.status != "priced":
+        return line.amount, None if line.amount is None else 0, line.amount
+    if tariff.price_basis == "tax_included" and basis != "none":
+        excluded, tax = split_tax_included(line.amount, rate)
+        return excluded, tax, line.amount
+    if basis == "line":
+        tax = tax_on(line.amount, rate)
+        return line.amount, tax, line.amount + tax
+    if basis == "sum":
+        return line.amount, None, None
+    return line.amount, 0, line.amount
+
+
+def _weakest(used: list[Figure]) -> str:
+    if not used:
+        return "sourced"
+    return max((f.provenance for f in used), key=lambda p: PROVENANCE_STRENGTH[p])
+
+
+def _warnings(entry: PricedItem, line: Line) -> list[dict[str, Any]]:
+    result = [{"code": code, "message": message.to_dict()} for code, message in line.warnings]
+    for figure in entry.used:
+        if figure.provenance != "sourced":
+            result.append(
+                {
+                    "code": f"figure_{figure.provenance}",
+                    "figure": figure.id,
+                    "message": _unsourced_message(figure).to_dict(),
+                }
+            )
+    if entry.tariff.price_basis == "tax_included" and line.status == "priced":
+        result.append(
+            {
+                "code": "tax_excluded_derived",
+                "message": text(
+                    "資料は税込額のみを示しています。税抜額と消費税額は税込額から逆算した値です",
+                    "The source gives tax-included prices only; the tax-excluded amount and tax "
+                    "are derived from them",
+                ).to_dict(),
+            }
+        )
+    return result
+
+
+def _unsourced_message(figure: Figure) -> Text:
+    kind = {
+        "outside_fact": ("資料外の情報", "an outside fact, not in the sources"),
+        "inferred": ("推定値", "an inference, not in the sources"),
+    }[figure.provenance]
+    note = f" ({figure.note})" if figure.note else ""
+    return Text(
+        ja=f"{figure.label.ja}は{kind[0]}です{note}",
+        en=f"{figure.label.en} is {kind[1]}{note}",
+    )
+
+
+def _reading(tariff: Tariff, reading_id: str) -> dict[str, Any]:
+    reading = tariff.readings[reading_id]
+    return {"id": reading.id, "chosen": reading.chosen.to_dict(), "other": reading.other.to_dict()}
