@@ -54,10 +54,13 @@ class _MarkingLoader(yaml.SafeLoader):
     file_label = "<string>"
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> MarkedDict:  # type: ignore[override]
+        # Keys written in this mapping; keys brought in by a merge (<<: *base) may be overridden.
+        explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
         self.flatten_mapping(node)
         result = MarkedDict()
         result.location = _mark(self.file_label, node)
         result.key_locations = {}
+        written: set[str] = set()
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str | int | bool) or key is None:
@@ -65,10 +68,13 @@ class _MarkingLoader(yaml.SafeLoader):
                     None, None, "keys must be plain text", key_node.start_mark
                 )
             key_text = key if isinstance(key, str) else _scalar_key(key_node, key)
-            if key_text in result:
+            if key_text in written and id(key_node) in explicit:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key_text!r}", key_node.start_mark
                 )
+            if id(key_node) in explicit:
+                written.add(key_text)
+            # Otherwise a merged key: flatten_mapping orders merges so that the last one wins.
             result[key_text] = self.construct_object(value_node, deep=True)
             result.key_locations[key_text] = _mark(self.file_label, key_node)
         return result

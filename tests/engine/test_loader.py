@@ -45,3 +45,11 @@ def test_unreadable_file_is_a_diagnostic(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as caught:
         read_yaml_file(path)
     assert caught.value.diagnostics[0].code == "unreadable-file"
+
+
+def test_merge_keys_may_be_overridden_but_written_keys_not_repeated() -> None:
+    data = parse_yaml("base: &b {a: 1, c: 3}\nx:\n  <<: *b\n  a: 2\n", "f.yaml")
+    assert data["x"] == {"a": 2, "c": 3}
+    assert str(data["x"].where("a")) == "f.yaml:4:3"
+    first_wins = parse_yaml("p: &p {a: 1}\nq: &q {a: 2}\nx:\n  <<: [*p, *q]\n", "f.yaml")
+    assert first_wins["x"] == {"a": 1}  # YAML: earlier mappings in a merge list take precedence
