@@ -1,0 +1,53 @@
+"""The web service: JSON API for order systems, a sales page, and their documentation.
+
+``gunicorn 'webapp:create_app()'`` serves it; the rulebook and tariffs are loaded once at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from . import extensions, i18n, observability, problems
+
+#: Largest request body (bytes): about 5,000 typical batch items.
+DEFAULT_MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+#: Most items in one evaluate-batch request.
+DEFAULT_MAX_BATCH_ITEMS = 5000
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure an instance of the Flask application.
+
+    Settings come from defaults, then ``FLETS_*`` environment variables, then ``test_config``.
+    :raises engine.ValidationError: when a rule or tariff file is bad; the app never serves half a rulebook.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(
+        MAX_CONTENT_LENGTH=DEFAULT_MAX_CONTENT_LENGTH,
+        MAX_BATCH_ITEMS=DEFAULT_MAX_BATCH_ITEMS,
+        RULES_DIR=None,
+        TARIFFS_DIR=None,
+        LOG_LEVEL="INFO",
+        JSON_SORT_KEYS=False,
+    )
+    app.config.from_prefixed_env("FLETS")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    observability.init_app(app)
+    problems.init_app(app)
+    i18n.init_app(app)
+    extensions.init_app(app)
+
+    from . import api, docs, health, pages
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(docs.bp)
+    app.register_blueprint(pages.bp)
+    return app

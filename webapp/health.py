@@ -1,0 +1,35 @@
+"""Liveness and readiness for the process manager and load balancer."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from engine.model import Text
+
+from .extensions import RULEBOOK_KEY, get_rulebook, get_tariffs
+from .problems import Problem
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Alive: the process answers. Says nothing about rules on purpose."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Ready: the rulebook is loaded and holds at least one rule set."""
+    if RULEBOOK_KEY not in current_app.extensions or not get_rulebook().ids():
+        raise Problem(
+            "not-ready", Text("判定ルールが読み込まれていません。", "No rule sets are loaded.")
+        )
+    tariffs = get_tariffs()
+    return jsonify(
+        {
+            "status": "ready",
+            "rulesets": len(get_rulebook().ids()),
+            "tariffs": None if tariffs is None else len(tariffs.list()),
+        }
+    )

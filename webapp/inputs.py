@@ -1,0 +1,57 @@
+"""Reading request bodies and query values, turning every kind of bad input into a problem."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, NoReturn
+
+from flask import request
+
+from engine.model import Text
+
+from .problems import Problem, invalid_fields
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_json() -> Any:
+    """The request body as JSON.
+
+    :raise 415: when the body is not declared as JSON.
+    :raise 400: when it does not parse (including NaN/Infinity and nesting too deep to read).
+    """
+    if not request.is_json:
+        raise Problem(
+            "unsupported-media-type",
+            Text(
+                "Content-Type: application/json で送信してください。",
+                "Send the body with Content-Type: application/json.",
+            ),  # fmt: skip
+        )
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        reason = "nested too deeply"
+    except ValueError as exc:
+        reason = str(exc)
+    raise Problem(
+        "malformed-json",
+        Text(
+            f"本文を JSON として読めません（{reason}）。", f"The body is not valid JSON ({reason})."
+        ),
+    )
+
+
+def query_date(name: str) -> date | None:
+    """An optional ``YYYY-MM-DD`` query parameter; 422 naming it when it is not a date."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise invalid_fields({name: ["Not a valid date."]}) from None

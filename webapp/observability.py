@@ -1,0 +1,89 @@
+"""Structured JSON logs, one line per event, each carrying the request id.
+
+The request id comes from the caller's ``X-Request-ID`` when it is a sane token (so an order system can
+follow its own id through our logs), otherwise we make one; either way it is echoed in the response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+#: LogRecord attributes that are plumbing, not content.
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+log = logging.getLogger("webapp.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON object: time, level, logger, message, request id and extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if has_request_context():
+            entry["request_id"] = g.get("request_id")
+        entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Send the ``webapp`` loggers to standard error as JSON lines (idempotent)."""
+    logger = logging.getLogger("webapp")
+    logger.setLevel(level)
+    if not any(getattr(h, "_flets_json", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler._flets_json = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.propagate = False
+
+
+def request_id_from(header: str | None) -> str:
+    """The caller's id when it is a sane token, else a fresh one."""
+    if header and _SANE_ID.match(header):
+        return header
+    return uuid.uuid4().hex
+
+
+def _start_request() -> None:
+    g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+    g.started = time.perf_counter()
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+    log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round(elapsed * 1000, 2),
+        },
+    )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    configure_logging(app.config.get("LOG_LEVEL", "INFO"))
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
