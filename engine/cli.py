@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from . import audit, impact
 from .analysis import analyse_all
 from .catalogue import render_catalogue
 from .errors import EngineError, FactsError, ValidationError, format_diagnostics
@@ -155,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("--lang", choices=("ja", "en"), default="ja")
     decide.add_argument("--rules", default=None, help="rules folder (default: bundled rules/)")
     decide.set_defaults(func=cmd_decide)
+    audit.register(sub)
+    impact.register(sub)
     return parser
 
 

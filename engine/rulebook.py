@@ -8,7 +8,7 @@ server never serves a half-loaded rulebook. Several versions of one rule set may
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -68,6 +68,8 @@ class Rulebook:
         for rs in sorted(rulesets, key=lambda r: r.effective_from):
             self._versions[rs.id].append(rs)
         self.warnings = list(warnings)
+        #: Called with the decisions of every decide/decide_batch call (e.g. the decision log).
+        self.observer: Callable[[list[Decision]], None] | None = None
 
     # -- lookup ----------------------------------------------------------------------------------
 
@@ -98,14 +100,23 @@ class Rulebook:
     def decide(self, ruleset_id: str, facts: object, as_of: date | None = None) -> Decision:
         """Decide once. :raises UnknownRuleSetError, NoVersionInForceError, FactsError:"""
         day = as_of or today_in_tokyo()
-        return self.decider(ruleset_id, day).decide(facts, day)
+        decision = self.decider(ruleset_id, day).decide(facts, day)
+        self._observe([decision])
+        return decision
 
     def decide_batch(
         self, ruleset_id: str, items: Sequence[object], as_of: date | None = None
     ) -> list[Decision | FactsError]:
         """Decide for many fact sets; items with bad facts come back as their :class:`FactsError`."""
         day = as_of or today_in_tokyo()
-        return self.decider(ruleset_id, day).decide_many(items, day)
+        results = self.decider(ruleset_id, day).decide_many(items, day)
+        self._observe([r for r in results if not isinstance(r, FactsError)])
+        return results
+
+    def _observe(self, decisions: list[Decision]) -> None:
+        # The decision log hook (engine/reload.py sets it): it commits before the answer is returned.
+        if self.observer is not None and decisions:
+            self.observer(decisions)
 
     def run_examples(self, only: Iterable[str] | None = None) -> list[ExampleResult]:
         """Run every example of every loaded rule set (or of the ids in ``only``)."""

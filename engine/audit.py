@@ -1,0 +1,501 @@
+"""The decision log: every decision appended durably before its answer leaves the service.
+
+A record holds the request id, the time, the rule set id and version, the facts (with facts declared
+``personal: true`` masked), the outcome and the reason codes. Two stores share one interface:
+
+* :class:`SQLiteDecisionLog` (the default): an embedded file in WAL mode. Each append is its own
+  transaction, committed before :meth:`~DecisionLog.append` returns, so an acknowledged decision survives
+  a crash of the server process (``kill -9``). ``synchronous=NORMAL`` is the default: in WAL mode a
+  commit is then in the operating system's hands before the call returns (process crashes lose
+  nothing) but is fsynced only at checkpoints, so a power cut or kernel crash may lose the last few
+  decisions. ``synchronous=FULL`` (``?synchronous=full`` in the URL) fsyncs every commit and survives
+  power loss too, at the cost measured in ``docs/lifecycle.md``.
+* :class:`PostgresDecisionLog`: for several server processes or machines sharing one log
+  (``postgresql://…`` URL, psycopg 3). Each append is an autocommitted ``INSERT``.
+
+:func:`open_decision_log` picks the store from a URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import sys
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+from .errors import EngineError
+from .explain import Decision
+from .facts import facts_to_json
+from .paths import PROJECT_ROOT
+
+#: What a personal fact's value is replaced with in the log.
+MASK = "***"
+
+#: Most records one query returns unless the caller asks for fewer.
+DEFAULT_QUERY_LIMIT = 1000
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+COLUMNS = (
+    "request_id", "item", "decided_at", "ruleset", "version", "as_of", "outcome", "kind",
+    "reasons", "facts",
+)  # fmt: skip
+
+
+class AuditError(EngineError):
+    """The decision could not be written to the decision log, so it must not be answered."""
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One logged decision, as stored and as returned by queries."""
+
+    request_id: str
+    item: int
+    decided_at: datetime
+    ruleset: str
+    version: str
+    as_of: date
+    outcome: str
+    kind: str
+    reasons: tuple[str, ...]
+    facts: Mapping[str, object]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "request_id": self.request_id,
+            "item": self.item,
+            "decided_at": self.decided_at.isoformat(),
+            "ruleset": self.ruleset,
+            "version": self.version,
+            "as_of": self.as_of.isoformat(),
+            "outcome": self.outcome,
+            "kind": self.kind,
+            "reasons": list(self.reasons),
+            "facts": dict(self.facts),
+        }
+
+
+def masked_facts(decision: Decision) -> dict[str, object]:
+    """The decision's facts as JSON values, with every ``personal: true`` fact replaced by :data:`MASK`."""
+    personal = {spec.name for spec in decision.ruleset.facts if spec.personal}
+    plain = facts_to_json(decision.facts)
+    return {name: MASK if name in personal else value for name, value in plain.items()}
+
+
+def record_of(
+    decision: Decision, request_id: str, item: int = 0, at: datetime | None = None
+) -> DecisionRecord:
+    """The log record of ``decision``; ``item`` numbers the decisions of one batch request."""
+    return DecisionRecord(
+        request_id=request_id,
+        item=item,
+        decided_at=at or datetime.now(UTC),
+        ruleset=decision.ruleset.id,
+        version=decision.ruleset.version,
+        as_of=decision.as_of,
+        outcome=decision.outcome.id,
+        kind=decision.kind.value,
+        reasons=tuple(r.code for r in decision.reasons),
+        facts=masked_facts(decision),
+    )
+
+
+def start_of_day(day: date) -> datetime:
+    """A ``--since DATE`` means from midnight of that day in Tokyo, where the contracts are made."""
+    return datetime.combine(day, time(), TOKYO)
+
+
+@dataclass(frozen=True)
+class Query:
+    """Filters for reading the log; every field is optional."""
+
+    ruleset: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    outcome: str | None = None
+    request_id: str | None = None
+    limit: int | None = DEFAULT_QUERY_LIMIT
+
+
+class DecisionLog(Protocol):
+    """Where decisions are appended; implementations commit before :meth:`append` returns."""
+
+    url: str
+
+    def append(self, records: Sequence[DecisionRecord]) -> None: ...
+
+    def query(self, query: Query) -> list[DecisionRecord]: ...
+
+    def close(self) -> None: ...
+
+
+# --- SQL shared by both stores ---------------------------------------------------------------------
+
+
+def _where(query: Query, mark: str) -> tuple[str, list[object]]:
+    clauses: list[str] = []
+    values: list[object] = []
+    for column, value in (("ruleset", query.ruleset), ("outcome", query.outcome),
+                          ("request_id", query.request_id)):  # fmt: skip
+        if value is not None:
+            clauses.append(f"{column} = {mark}")
+            values.append(value)
+    if query.since is not None:
+        clauses.append(f"decided_at >= {mark}")
+        values.append(query.since)
+    if query.until is not None:
+        clauses.append(f"decided_at < {mark}")
+        values.append(query.until)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    return where, values
+
+
+def _select(query: Query, mark: str) -> tuple[str, list[object]]:
+    where, values = _where(query, mark)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM decisions{where} ORDER BY seq"
+    if query.limit is not None:
+        sql += f" LIMIT {int(query.limit)}"
+    return sql, values
+
+
+def _insert(mark: str) -> str:
+    return (
+        f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * len(COLUMNS))})"
+    )
+
+
+# --- SQLite ----------------------------------------------------------------------------------------
+
+_SQLITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL,
+    item INTEGER NOT NULL,
+    decided_at TEXT NOT NULL,
+    ruleset TEXT NOT NULL,
+    version TEXT NOT NULL,
+    as_of TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    facts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_ruleset_time ON decisions (ruleset, decided_at);
+CREATE INDEX IF NOT EXISTS decisions_request ON decisions (request_id);
+"""
+
+SYNCHRONOUS_MODES = ("normal", "full")
+
+
+class SQLiteDecisionLog:
+    """The decision log in one SQLite file (WAL); safe for threads and for several processes.
+
+    Each thread gets its own connection (sqlite3 connections must not be shared between threads);
+    writers from several processes queue on SQLite's lock for up to ``busy_timeout`` ms.
+    """
+
+    def __init__(self, path: Path, synchronous: str = "normal", busy_timeout_ms: int = 10_000):
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, not {synchronous!r}")
+        self.path = path
+        self.synchronous = synchronous
+        self.url = f"sqlite:///{path}?synchronous={synchronous}"
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection().executescript(_SQLITE_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    def append(self, records: Sequence[DecisionRecord]) -> None:
+        """Insert ``records`` in one transaction, committed (durably, see module doc) on return."""
+        if not records:
+            return
+        rows = [_sqlite_row(r) for r in records]
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany(_insert("?"), rows)
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise AuditError(f"cannot write the decision log ({exc})") from None
+
+    def query(self, query: Query) -> list[DecisionRecord]:
+        sql, values = _select(query, "?")
+        plain = [v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for v in values]
+        rows = self._connection().execute(sql, plain).fetchall()
+        return [_record_from_row(row) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def _sqlite_row(record: DecisionRecord) -> tuple[object, ...]:
+    return (
+        record.request_id,
+        record.item,
+        record.decided_at.astimezone(UTC).isoformat(),
+        record.ruleset,
+        record.version,
+        record.as_of.isoformat(),
+        record.outcome,
+        record.kind,
+        json.dumps(list(record.reasons)),
+        json.dumps(record.facts, ensure_ascii=False),
+    )
+
+
+def _record_from_row(row: Sequence[Any]) -> DecisionRecord:
+    request_id, item, decided_at, ruleset, version, as_of, outcome, kind, reasons, facts = row
+    return DecisionRecord(
+        request_id=request_id,
+        item=item,
+        decided_at=decided_at if isinstance(decided_at, datetime) else _aware(decided_at),
+        ruleset=ruleset,
+        version=version,
+        as_of=as_of if isinstance(as_of, date) else date.fromisoformat(as_of),
+        outcome=outcome,
+        kind=kind,
+        reasons=tuple(reasons if isinstance(reasons, list) else json.loads(reasons)),
+        facts=facts if isinstance(facts, dict) else json.loads(facts),
+    )
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------
+
+_PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+    seq BIGSERIAL PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    item INTEGER NOT NULL,
+    decided_at TIMESTAMPTZ NOT NULL,
+    ruleset TEXT NOT NULL,
+    version TEXT NOT NULL,
+    as_of DATE NOT NULL,
+    outcome TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reasons JSONB NOT NULL,
+    facts JSONB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_ruleset_time ON decisions (ruleset, decided_at);
+CREATE INDEX IF NOT EXISTS decisions_request ON decisions (request_id);
+"""
+
+#: Serialises schema creation when several processes start at once (CREATE IF NOT EXISTS can race).
+_PG_SCHEMA_LOCK = 0x466C657473  # "Flets"
+
+
+class PostgresDecisionLog:
+    """The decision log in PostgreSQL, shared by any number of server processes and machines."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg  # imported here: SQLite-only deployments need no PostgreSQL client
+
+        self._psycopg = psycopg
+        self.url = url
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._lock = threading.Lock()
+        with psycopg.connect(url) as connection, connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_SCHEMA_LOCK,))
+            connection.execute(_PG_SCHEMA)
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            connection = self._psycopg.connect(self.url, autocommit=True)
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    def append(self, records: Sequence[DecisionRecord]) -> None:
+        """Insert ``records`` in one transaction, committed on return."""
+        if not records:
+            return
+        rows = [_pg_row(r) for r in records]
+        try:
+            connection = self._connection()
+            with connection.transaction(), connection.cursor() as cursor:
+                cursor.executemany(_insert("%s"), rows)
+        except self._psycopg.Error as exc:
+            self._local.connection = None
+            raise AuditError(f"cannot write the decision log ({exc})") from None
+
+    def query(self, query: Query) -> list[DecisionRecord]:
+        sql, values = _select(query, "%s")
+        with self._connection().cursor() as cursor:
+            cursor.execute(sql, values)
+            return [_record_from_row(row) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def _pg_row(record: DecisionRecord) -> tuple[object, ...]:
+    from psycopg.types.json import Jsonb
+
+    return (
+        record.request_id,
+        record.item,
+        record.decided_at,
+        record.ruleset,
+        record.version,
+        record.as_of,
+        record.outcome,
+        record.kind,
+        Jsonb(list(record.reasons)),
+        Jsonb(dict(record.facts)),
+    )
+
+
+# --- choosing a store ------------------------------------------------------------------------------
+
+
+class NullDecisionLog:
+    """No decision log (``none``): for tools and tests that must not write one."""
+
+    url = "none"
+
+    def append(self, records: Sequence[DecisionRecord]) -> None:
+        return None
+
+    def query(self, query: Query) -> list[DecisionRecord]:
+        return []
+
+    def close(self) -> None:
+        return None
+
+
+def open_decision_log(url: str) -> DecisionLog:
+    """Open the decision log named by ``url``.
+
+    ``postgresql://…`` or ``postgres://…``: PostgreSQL. ``sqlite:///abs/path.db`` or a plain file
+    path: SQLite, with ``?synchronous=full`` to fsync every commit. ``none``: no log.
+
+    :raises ValueError: for a URL of an unknown kind.
+    """
+    if url.strip().lower() == "none":
+        return NullDecisionLog()
+    parts = urlsplit(url)
+    if parts.scheme in ("postgresql", "postgres"):
+        return PostgresDecisionLog(url)
+    if parts.scheme == "sqlite":
+        options = parse_qs(parts.query)
+        synchronous = options.get("synchronous", ["normal"])[0].lower()
+        return SQLiteDecisionLog(Path(parts.path), synchronous)
+    if parts.scheme in ("", "file"):
+        return SQLiteDecisionLog(Path(parts.path if parts.scheme else url))
+    raise ValueError(
+        f"unknown decision log URL {url!r}: use sqlite:///path, postgresql://… or none"
+    )
+
+
+def log_decisions(log: DecisionLog, decisions: Iterable[Decision], request_id: str) -> None:
+    """Append the decisions of one request (numbered 0, 1, … within a batch) in one commit."""
+    moment = datetime.now(UTC)
+    records = [record_of(d, request_id, i, moment) for i, d in enumerate(decisions)]
+    log.append(records)
+
+
+def all_records(log: DecisionLog, query: Query) -> list[DecisionRecord]:
+    """Every record matching ``query``, whatever its limit (for replaying the log)."""
+    return log.query(
+        Query(query.ruleset, query.since, query.until, query.outcome, query.request_id, None)
+    )
+
+
+# --- command line: flets-elig log ------------------------------------------------------------------
+
+
+def default_log_url() -> str:
+    """``$FLETS_AUDIT_URL``, else the SQLite file the server writes by default."""
+    return os.environ.get("FLETS_AUDIT_URL") or str(PROJECT_ROOT / "instance" / "decisions.sqlite3")
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    """Print logged decisions, oldest first, one JSON object per line (or a table)."""
+    query = Query(
+        ruleset=args.ruleset,
+        since=start_of_day(args.since) if args.since else None,
+        until=start_of_day(args.until) if args.until else None,
+        outcome=args.outcome,
+        request_id=args.request_id,
+        limit=args.limit,
+    )
+    try:
+        log = open_decision_log(args.log or default_log_url())
+    except (ValueError, EngineError, OSError) as exc:
+        print(f"--log: {exc}", file=sys.stderr)
+        return 2
+    try:
+        records = log.query(query)
+    finally:
+        log.close()
+    for record in records:
+        if args.json:
+            print(json.dumps(record.to_dict(), ensure_ascii=False))
+        else:
+            print(f"{record.decided_at.astimezone(TOKYO):%Y-%m-%d %H:%M:%S} {record.request_id} "
+                  f"{record.ruleset}@{record.version} {record.outcome} {','.join(record.reasons)}")  # fmt: skip
+    print(f"{len(records)} decisions", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``flets-elig log`` to the command line."""
+    cmd = subparsers.add_parser("log", help="query the decision log")
+    cmd.add_argument("--ruleset", help="only this rule set")
+    cmd.add_argument("--since", type=_day, help="from this day (Tokyo time), YYYY-MM-DD")
+    cmd.add_argument("--until", type=_day, help="before this day (Tokyo time), YYYY-MM-DD")
+    cmd.add_argument("--outcome", help="only this outcome id")
+    cmd.add_argument("--request-id", help="only this request")
+    cmd.add_argument("--limit", type=int, default=DEFAULT_QUERY_LIMIT)
+    cmd.add_argument("--log", help="sqlite:///path, a file path or postgresql://… (default: "
+                     "$FLETS_AUDIT_URL or instance/decisions.sqlite3)")  # fmt: skip
+    cmd.add_argument("--json", action="store_true", help="one JSON object per line")
+    cmd.set_defaults(func=cmd_log)
