@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationError
+from ..paths import tariffs_dir
 from .book import QuoteRequestError, load_tariffs
 from .examples import run_examples
 
 __all__ = ["register", "run_examples", "quote_command"]
-
-DEFAULT_TARIFFS = Path("tariffs")
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -31,7 +30,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--request", required=True, help="the request as JSON text, or @path to a JSON file"
     )
-    parser.add_argument("--tariffs", type=Path, default=DEFAULT_TARIFFS, help="tariff folder")
+    parser.add_argument(
+        "--tariffs", type=Path, default=None, help="tariff folder (default: the bundled tariffs/)"
+    )
     parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD")
     parser.set_defaults(handler=quote_command)
     return parser
@@ -45,7 +46,7 @@ def quote_command(args: argparse.Namespace) -> int:
         print(f"error: cannot read the request ({exc})", file=sys.stderr)
         return 2
     try:
-        book = load_tariffs(args.tariffs)
+        book = load_tariffs(args.tariffs or tariffs_dir())
         quote = book.quote(request, as_of=args.as_of)
     except ValidationError as exc:
         print(str(exc), file=sys.stderr)

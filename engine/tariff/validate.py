@@ -70,8 +70,18 @@ FIGURE_KEYS = (
     "suggested",
     "tax_included",
 )
-ITEM_KEYS = ("title", "description", "kind", "tax", "params", "figures", "cite", "readings")
-ITEM_KEYS += ("notes", "gap")
+ITEM_KEYS = (
+    "title",
+    "description",
+    "kind",
+    "tax",
+    "params",
+    "figures",
+    "cite",
+    "readings",
+    "notes",
+    "gap",
+)
 PARAM_KEYS = ("type", "label", "help", "required", "default", "min", "max", "values", "not_before")
 
 

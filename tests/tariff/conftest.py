@@ -1,0 +1,36 @@
+"""Fixtures for the tariff tests: the real tariff folder, and editable copies of it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from engine.paths import PROJECT_ROOT
+from engine.tariff import TariffBook, load_tariffs
+
+TARIFFS = PROJECT_ROOT / "tariffs"
+
+
+@pytest.fixture(scope="session")
+def book() -> TariffBook:
+    return load_tariffs(TARIFFS)
+
+
+@pytest.fixture
+def tariff_copy(tmp_path: Path) -> Callable[[str, str, str], Path]:
+    """Copy the tariff folder and replace ``old`` with ``new`` in one file; returns the folder."""
+
+    def edit(file: str, old: str, new: str) -> Path:
+        folder = tmp_path / "tariffs"
+        if not folder.exists():
+            shutil.copytree(TARIFFS, folder)
+        path = folder / file
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {file}"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        return folder
+
+    return edit
