@@ -12,6 +12,7 @@ from .explain import Decision, Reason
 from .facts import FactNormalizer
 from .model import FactValue, Rule, RuleSet
 from .runtime import DurableRuntime
+from .table import DecisionTable
 
 
 def combine(ruleset: RuleSet, matched: Sequence[Rule]) -> tuple[str, tuple[Reason, ...]]:
@@ -45,18 +46,42 @@ class Decider:
         self._runtime = runtime
         self._normalizer = FactNormalizer(compiled.ruleset)
         self._order = {rule.id: i for i, rule in enumerate(compiled.ruleset.rules)}
+        # Issue 5 fast path (engine/table.py): answers durable_rules gave at load time for every class
+        # of facts; None when this rule set must always be evaluated live.
+        self.table = DecisionTable.build(compiled, runtime, self._explain)
 
     def normalize(self, raw: object, as_of: date) -> dict[str, FactValue]:
         return self._normalizer.normalize(raw, as_of)
 
     def decide(self, raw: object, as_of: date) -> Decision:
         """One decision. :raises FactsError: when the facts do not fit the fact schema."""
+        if self.table is not None:
+            decision = self.table.decide(raw, as_of)
+            if decision is not None:
+                return decision
+        return self.decide_live(raw, as_of)
+
+    def decide_live(self, raw: object, as_of: date) -> Decision:
+        """One decision asserted through durable_rules now (what the table's answers must equal)."""
         facts = self.normalize(raw, as_of)
         fired = self._runtime.fire(self.ruleset.key, self._compiled.encode(facts))
         return self._explain(facts, fired, as_of)
 
     def decide_many(self, items: Sequence[object], as_of: date) -> list[Decision | FactsError]:
         """Many decisions in one engine turn; an item with bad facts yields its error, not a failure."""
+        if self.table is None:
+            return self.decide_many_live(items, as_of)
+        table_decide = self.table.decide
+        found: list[Decision | FactsError | None] = [table_decide(raw, as_of) for raw in items]
+        missing = [i for i, d in enumerate(found) if d is None]
+        if missing:
+            live = self.decide_many_live([items[i] for i in missing], as_of)
+            for i, result in zip(missing, live, strict=True):
+                found[i] = result
+        return found  # type: ignore[return-value]  # every None was filled above
+
+    def decide_many_live(self, items: Sequence[object], as_of: date) -> list[Decision | FactsError]:
+        """Like :meth:`decide_many`, every item asserted through durable_rules now."""
         normalized: list[dict[str, FactValue] | FactsError] = []
         for raw in items:
             try:
