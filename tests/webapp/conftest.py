@@ -1,0 +1,114 @@
+"""Fixtures for the web layer: one app per session (loading the rulebook takes seconds), a test client
+per test, and a real gunicorn server on a free local port for end-to-end, browser and fuzz tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+
+from webapp import create_app
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TEST_OUTPUT = PROJECT_ROOT / "test-output"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+#: Facts for a TV transport application refused on two grounds (第8条2項(3)号 and (4)号).
+TV_TWO_REFUSALS = {
+    "prefecture": "tokyo",
+    "district_in_area": "confirmed_inside",
+    "line_kind": "ntt_flets",
+    "line_item": "confirmed_eligible",
+    "line_designation": "designated",
+    "applicant_is_line_contractor": True,
+    "in_default_or_likely": True,
+    "likely_to_breach_article_32": True,
+}
+
+#: The same application with nothing against it: accepted.
+TV_ACCEPTED = {**TV_TWO_REFUSALS, "in_default_or_likely": False, "likely_to_breach_article_32": False}
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    application = create_app({"TESTING": True, "LOG_LEVEL": "WARNING"})
+    yield application
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not become ready in {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real gunicorn serving ``webapp:create_app()`` with the bundled rules; yields its base URL."""
+    port = free_port()
+    log_file = tmp_path_factory.mktemp("gunicorn") / "server.log"
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [str(gunicorn), "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{port}",
+             "webapp:create_app()"],  # fmt: skip
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "FLETS_LOG_LEVEL": "WARNING"},
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium, if installed (``make browser-deps`` installs it)."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    return next((p for p in CHROMIUM_CANDIDATES if Path(p).exists()), None)
+
+
+@pytest.fixture(scope="session")
+def test_output() -> Path:
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    return TEST_OUTPUT
