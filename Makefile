@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 2
 
-.PHONY: setup run test lint unit check-rules clean
+.PHONY: setup run test lint unit check-rules clean browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ lint: setup
 check-rules: setup
 	$(BIN)/flets-elig check
 
-unit: setup
+# The browser test drives Debian's chromium (Playwright's own browser download does not work offline).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-deps:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+unit: setup browser-deps
 	$(BIN)/pytest
 
 test: lint check-rules unit
