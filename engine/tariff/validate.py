@@ -274,15 +274,17 @@ def build_tariff(raw: MarkedDict, checker: Checker) -> Tariff | None:
     names = [name for name, _ in sources]
     basis, tax_cite = _tax_section(raw, checker, names)
     readings = _readings(raw, checker, names)
+    figure_nodes = _entries(checker, raw, "figures")
     figures = {
         fid: figure
-        for fid, node in _entries(checker, raw, "figures")
+        for fid, node in figure_nodes
         if (figure := _figure(fid, node, checker, names)) is not None
     }
+    declared = {fid for fid, _ in figure_nodes}
     items = {
         iid: item
         for iid, node in _entries(checker, raw, "items")
-        if (item := _item(iid, node, checker, names, figures, readings)) is not None
+        if (item := _item(iid, node, checker, names, figures, readings, declared)) is not None
     }
     examples = _examples(raw, checker)
     if effective_from and effective_to and effective_to < effective_from:
@@ -375,7 +377,7 @@ def _figure(fid: str, node: MarkedDict, checker: Checker, sources: list[str]) ->
         isinstance(tax_included, bool) or not isinstance(tax_included, int)
     ):
         checker.error("wrong-type", "'tax_included' must be whole yen", node, "tax_included", path)
-    if provenance == "sourced" and value is None and not bands:
+    if provenance == "sourced" and node.get("value") is None and "bands" not in node:
         checker.error("missing-value", "a sourced figure needs a value", node, "value", path)
     suggested = node.get("suggested")
     effective_from = checker.day(node, "effective_from", path, required=False)
@@ -454,6 +456,7 @@ def _item(
     sources: list[str],
     figures: Mapping[str, Figure],
     readings: Mapping[str, Reading],
+    declared: set[str],
 ) -> Item | None:
     path = f"items.{iid}"
     before = len(checker.diagnostics)
@@ -473,7 +476,8 @@ def _item(
     item_readings = _item_readings(node, checker, path, readings)
     gap = checker.gap(node, "gap", f"{path}.gap")
     if kind_name is not None:
-        _check_against_kind(KINDS[kind_name], node, checker, path, params, bound, figures)
+        kind = KINDS[kind_name]
+        _check_against_kind(kind, node, checker, path, params, bound, figures, declared)
         if kind_name == "unpriced" and gap is None:
             checker.error("missing-gap", "an unpriced item must name its gap", node, "gap", path)
     if len(checker.diagnostics) > before or not (title and kind_name and tax):
@@ -638,6 +642,7 @@ def _check_against_kind(
     params: Mapping[str, ParamSpec],
     bound: Mapping[str, str],
     figures: Mapping[str, Figure],
+    declared: set[str],
 ) -> None:
     """The item declares exactly the parameters and figure slots its kind reads, with the right types."""
     for name, needed in kind.params.items():
@@ -675,7 +680,7 @@ def _check_against_kind(
                 name,
                 f"{path}.params.{name}",
             )
-    _check_slots(kind, node, checker, path, bound, figures)
+    _check_slots(kind, node, checker, path, bound, figures, declared)
 
 
 def _check_slots(
@@ -685,7 +690,9 @@ def _check_slots(
     path: str,
     bound: Mapping[str, str],
     figures: Mapping[str, Figure],
+    declared: set[str],
 ) -> None:
+    """Each slot names a defined figure of the right shape (a figure with its own errors is skipped)."""
     section = node.get("figures")
     for slot, shape in kind.figures.items():
         figure_id = bound.get(slot)
@@ -699,6 +706,8 @@ def _check_slots(
             )
             continue
         figure = figures.get(figure_id)
+        if figure is None and figure_id in declared:
+            continue
         if figure is None:
             close = difflib.get_close_matches(figure_id, list(figures), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""

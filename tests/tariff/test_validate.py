@@ -1,0 +1,173 @@
+"""Validation: every problem named by file, line and field; a bad file never half-loads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from engine.errors import ValidationError
+from engine.tariff import load_tariffs
+
+Edit = Callable[[str, str, str], Path]
+
+
+def diagnostics(folder: Path) -> list[tuple[str, str, int]]:
+    with pytest.raises(ValidationError) as caught:
+        load_tariffs(folder)
+    return [(d.code, d.path, d.location.line) for d in caught.value.errors]
+
+
+def test_a_float_is_refused_as_inexact(tariff_copy: Edit) -> None:
+    folder = tariff_copy("tv_transport.yaml", 'value: "1.3"', "value: 1.3")
+    [(code, path, line)] = diagnostics(folder)
+    assert (code, path) == ("inexact-number", "figures.evening_multiplier.value")
+    text = (folder / "tv_transport.yaml").read_text(encoding="utf-8").splitlines()
+    assert "value: 1.3" in text[line - 1]
+
+
+def test_unknown_field_suggests_the_right_one(tariff_copy: Edit) -> None:
+    folder = tariff_copy(
+        "flets_joint.yaml", "    provenance: sourced\n", "    provenence: sourced\n"
+    )
+    found = diagnostics(folder)
+    assert ("unknown-field", "figures.base_fee_menu.provenence", 33) in found
+    with pytest.raises(ValidationError) as caught:
+        load_tariffs(folder)
+    assert "did you mean 'provenance'?" in str(caught.value)
+    assert "flets_joint.yaml:33:5" in str(caught.value)
+
+
+def test_a_bad_file_loads_nothing(tariff_copy: Edit) -> None:
+    folder = tariff_copy("passport_id_purchases.yaml", "kind: per_use", "kind: per_usage")
+    assert [code for code, _, _ in diagnostics(folder)] == ["unknown-value"]
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "code", "path"),
+    [
+        (
+            "tv_transport.yaml",
+            "    value: 450\n    tax_included: 495",
+            "    value: 450\n    tax_included: 496",
+            "tax-included-mismatch",
+            "figures.monthly_fee.tax_included",
+        ),
+        (
+            "tv_transport.yaml",
+            "figures: {fee: operator_change_fee}",
+            "figures: {fee: operator_change_fees}",
+            "unknown-figure",
+            "items.operator_change_fee.figures.fee",
+        ),
+        (
+            "tv_transport.yaml",
+            "figures: {unit: payment_certificate_fee}",
+            "figures: {unit: payment_certificate_fee, extra: payment_certificate_fee}",
+            "unused-figure",
+            "items.payment_certificate.figures.extra",
+        ),
+        (
+            "tv_transport.yaml",
+            "      evaded_amount: {type: money",
+            "      evaded_amount: {type: int",
+            "wrong-param-type",
+            "items.evasion_surcharge.params.evaded_amount.type",
+        ),
+        (
+            "tv_transport.yaml",
+            "readings: [AM11]",
+            "readings: [AM99]",
+            "unknown-reading",
+            "items.bulk_plan_early_abolition.readings[0]",
+        ),
+        (
+            "flets_joint.yaml",
+            "{below: 10, value: 22000",
+            "{below: 4, value: 22000",
+            "bands-not-ascending",
+            "figures.base_fee_menu.bands[1]",
+        ),
+        (
+            "flets_joint.yaml",
+            "- file: 003_a579988be9a5b70a.txt",
+            "- file: 009_nothing.txt",
+            "unknown-source",
+            "sources[0]",
+        ),
+        (
+            "matomete_merchant_fee.yaml",
+            "    value: 3\n",
+            "    value: null\n",
+            "missing-gap",
+            "figures.high_rate.value",
+        ),
+        (
+            "passport_id_purchases.yaml",
+            "not_before: purchased_on",
+            "not_before: purchase",
+            "bad-reference",
+            "items.monthly_flat.params.cancelled_on.not_before",
+        ),
+        (
+            "tv_transport.yaml",
+            "  interruption_work:\n    title: {ja: 利用の一時中断等に関する工事費, en: Temporary interruption work}\n    kind: unpriced\n    tax: line\n",
+            "  interruption_work:\n    title: {ja: 利用の一時中断等に関する工事費, en: Temporary interruption work}\n    kind: unpriced\n    tax: line\n    figures: {}\n    params: {x: {type: int, label: {ja: x, en: x}}}\n",
+            "unused-param",
+            "items.interruption_work.params.x",
+        ),
+    ],
+)
+def test_problems_name_the_field(
+    tariff_copy: Edit, file: str, old: str, new: str, code: str, path: str
+) -> None:
+    found = diagnostics(tariff_copy(file, old, new))
+    assert (code, path) in [(c, p) for c, p, _ in found]
+
+
+def test_yaml_syntax_errors_carry_the_line(tariff_copy: Edit) -> None:
+    folder = tariff_copy("flets_joint.yaml", "tariff: flets_joint", "tariff: [flets_joint")
+    [(code, _, line)] = diagnostics(folder)
+    assert code == "yaml-syntax" and line > 0
+
+
+def test_missing_tax_table_is_an_error(tmp_path: Path, tariff_copy: Edit) -> None:
+    folder = tariff_copy("flets_joint.yaml", "version: 1.0.0", "version: 1.0.0")
+    (folder / "consumption-tax.yaml").unlink()
+    assert ("missing-tax-table", "", 0) in diagnostics(folder)
+
+
+def test_overlapping_versions_are_refused(tariff_copy: Edit) -> None:
+    folder = tariff_copy("flets_joint.yaml", "version: 1.0.0", "version: 1.0.0")
+    text = (folder / "flets_joint.yaml").read_text(encoding="utf-8")
+    (folder / "flets_joint_v2.yaml").write_text(
+        text.replace("version: 1.0.0", "version: 2.0.0").replace(
+            "effective_from: 2019-10-01", "effective_from: 2025-01-01"
+        ),
+        encoding="utf-8",
+    )
+    assert "overlapping-versions" in [code for code, _, _ in diagnostics(folder)]
+
+
+def test_a_later_version_applies_from_its_date(tariff_copy: Edit) -> None:
+    folder = tariff_copy("flets_joint.yaml", "effective_to: null", "effective_to: 2024-12-31")
+    text = (folder / "flets_joint.yaml").read_text(encoding="utf-8")
+    (folder / "flets_joint_v2.yaml").write_text(
+        text.replace("version: 1.0.0", "version: 2.0.0")
+        .replace("effective_from: 2019-10-01", "effective_from: 2025-01-01")
+        .replace("effective_to: 2024-12-31", "effective_to: null")
+        .replace("value: 880", "value: 990"),
+        encoding="utf-8",
+    )
+    book = load_tariffs(folder)
+    request = {"items": [{"tariff": "flets_joint", "item": "contract_fee"}]}
+    assert book.quote({**request, "as_of": "2024-06-01"})["totals"]["amount_tax_included"] == 880
+    assert book.quote({**request, "as_of": "2025-06-01"})["totals"]["amount_tax_included"] == 990
+    assert [t["version"] for t in book.list() if t["id"] == "flets_joint"] == ["1.0.0", "2.0.0"]
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as caught:
+        load_tariffs(tmp_path / "absent")
+    assert caught.value.errors[0].code == "missing-folder"
