@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -124,3 +131,75 @@ def make_table() -> Callable[..., str]:
 @pytest.fixture
 def find_line() -> Callable[[str, str], int]:
     return line_of
+
+
+# --- a real, throwaway PostgreSQL server -----------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def postgres_bindir() -> Path | None:
+    """Debian's PostgreSQL server binaries (``make postgres`` installs the package)."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
+    if candidates:
+        return candidates[0].parent
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: run them as the ``postgres`` user then."""
+    if os.geteuid() != 0:
+        return command
+    return ["runuser", "-u", "postgres", "--", *command]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """Start a PostgreSQL cluster in a temp dir on a free 127.0.0.1 port; yield its URL; stop it."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.fail("PostgreSQL is not installed: run `make postgres` (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="flets-pg-"))
+    data, sockets = root / "data", root / "sockets"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+    port = free_port()
+    run = functools.partial(subprocess.run, check=True, capture_output=True)
+    run(_as_server_user([str(bindir / "initdb"), "-D", str(data), "-U", "flets", "--auth=trust",
+                         "--encoding=UTF8", "--no-locale"]))  # fmt: skip
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"
+    run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w",
+                         "-l", str(root / "server.log"), "start"]))  # fmt: skip
+    try:
+        yield f"postgresql://flets@127.0.0.1:{port}/postgres"
+    finally:
+        run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]))
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A fresh, empty database on the throwaway server for one test."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return postgres_server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A decision log URL of each kind: a SQLite file, and a database on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'decisions.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

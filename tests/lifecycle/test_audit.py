@@ -1,0 +1,147 @@
+"""The decision log: every decision recorded with masked personal facts, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from engine import Rulebook, load_rulebook
+from engine.audit import (
+    MASK,
+    AuditError,
+    Query,
+    log_decisions,
+    open_decision_log,
+    record_of,
+)
+from engine.cli import main
+from webapp import create_app
+
+TOKEN = "admin-token"
+ROWS = (("family_any", "{plan: family}", "allowed"),
+        ("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "refused"))  # fmt: skip
+
+
+@pytest.fixture
+def book(write_table: Callable[..., Path], rules_folder: Path) -> Iterator[Rulebook]:
+    write_table(rows=ROWS)
+    rulebook = load_rulebook(rules_folder)
+    yield rulebook
+    rulebook.close()
+
+
+def test_round_trip_with_personal_facts_masked(book: Rulebook, log_url: str) -> None:
+    log = open_decision_log(log_url)
+    try:
+        decision = book.decide("plan_change", {"plan": "family", "users": 2,
+                                               "customer_name": "山田太郎"})  # fmt: skip
+        log_decisions(log, [decision], "req-1")
+        (record,) = log.query(Query(request_id="req-1"))
+    finally:
+        log.close()
+    assert (record.ruleset, record.version, record.outcome, record.kind) == (
+        "plan_change", "1.0", "allowed", "positive")  # fmt: skip
+    assert record.reasons == ("family_any",)
+    assert record.facts == {"plan": "family", "users": 2, "migrated": False, "customer_name": MASK}
+    assert "山田" not in json.dumps(record.to_dict(), ensure_ascii=False)
+
+
+def test_query_filters_by_ruleset_time_and_outcome(book: Rulebook, log_url: str) -> None:
+    log = open_decision_log(log_url)
+    base = datetime(2025, 4, 1, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
+    family = book.decide("plan_change", {"plan": "family", "users": 1})
+    basic = book.decide("plan_change", {"plan": "basic", "users": 1})
+    try:
+        log.append([record_of(family, "a", at=base), record_of(basic, "b", at=base + timedelta(days=1)),
+                    record_of(family, "c", at=base + timedelta(days=2))])  # fmt: skip
+        since = datetime(2025, 4, 2, tzinfo=UTC)
+        assert [r.request_id for r in log.query(Query(ruleset="plan_change"))] == ["a", "b", "c"]
+        assert [r.request_id for r in log.query(Query(since=since))] == ["b", "c"]
+        assert [r.request_id for r in log.query(Query(until=since))] == ["a"]
+        assert [r.request_id for r in log.query(Query(outcome="refused"))] == ["b"]
+        assert [r.request_id for r in log.query(Query(ruleset="other"))] == []
+        assert [r.request_id for r in log.query(Query(limit=2))] == ["a", "b"]
+    finally:
+        log.close()
+
+
+def test_sqlite_log_is_in_wal_mode(tmp_path: Path) -> None:
+    log = open_decision_log(f"sqlite:///{tmp_path / 'log.db'}?synchronous=full")
+    log.close()
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_unknown_log_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown decision log URL"):
+        open_decision_log("mysql://x")
+
+
+@pytest.fixture
+def app(write_table: Callable[..., Path], rules_folder: Path, log_url: str, tmp_path: Path) -> Iterator[Flask]:  # fmt: skip
+    write_table(rows=ROWS)
+    application = create_app({"TESTING": True, "RULES_DIR": str(rules_folder), "AUDIT_URL": log_url,
+                              "ADMIN_TOKEN": TOKEN, "LOG_LEVEL": "CRITICAL",
+                              "TARIFFS_DIR": str(tmp_path / "none")})  # fmt: skip
+    yield application
+    application.extensions["flets.engine"].close()
+    application.extensions["flets.audit"].close()
+
+
+def test_every_api_decision_is_logged_and_queryable(app: Flask) -> None:
+    client = app.test_client()
+    one = client.post("/v1/rulesets/plan_change/evaluate", headers={"X-Request-ID": "order-42"},
+                      json={"facts": {"plan": "family", "users": 3, "customer_name": "Sato"}})  # fmt: skip
+    assert one.status_code == 200
+    batch = client.post("/v1/rulesets/plan_change/evaluate-batch", headers={"X-Request-ID": "b-1"},
+                        json={"items": [{"facts": {"plan": "basic", "users": 1}},
+                                        {"facts": {"plan": "nope"}},
+                                        {"facts": {"plan": "family", "users": 1}}]})  # fmt: skip
+    assert batch.status_code == 200
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    found = client.get("/v1/admin/decisions?ruleset=plan_change&since=2000-01-01", headers=auth)
+    assert found.status_code == 200
+    rows = found.get_json()["decisions"]
+    assert [(r["request_id"], r["item"], r["outcome"]) for r in rows] == [
+        ("order-42", 0, "allowed"), ("b-1", 0, "refused"), ("b-1", 1, "allowed")]  # fmt: skip
+    assert rows[0]["facts"]["customer_name"] == MASK
+    bad = client.get("/v1/admin/decisions?since=yesterday", headers=auth)
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "since"
+
+
+def test_a_decision_that_cannot_be_logged_is_not_answered(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(records: object) -> None:
+        raise AuditError("cannot write the decision log (disk full)")
+
+    monkeypatch.setattr(app.extensions["flets.audit"], "append", broken)
+    response = app.test_client().post("/v1/rulesets/plan_change/evaluate",
+                                      json={"facts": {"plan": "family", "users": 3}})  # fmt: skip
+    assert response.status_code == 503
+    assert response.get_json()["type"] == "/problems/decision-log-unavailable"
+    assert "outcome" not in response.get_json()
+
+
+def test_cli_log_prints_matching_decisions(
+    book: Rulebook, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    log = open_decision_log(url)
+    old = datetime(2024, 1, 1, tzinfo=UTC)
+    family = book.decide("plan_change", {"plan": "family", "users": 1})
+    log.append([record_of(family, "old", at=old), record_of(family, "new")])
+    log.close()
+    today = date.today().isoformat()
+    assert main(["log", "--log", url, "--ruleset", "plan_change", "--since", "2024-06-01",
+                 "--json"]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["request_id"] for line in lines] == ["new"]
+    assert main(["log", "--log", url, "--until", today]) == 0
+    assert "old" in capsys.readouterr().out
