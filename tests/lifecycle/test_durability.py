@@ -1,0 +1,95 @@
+"""The decision log keeps every decision acknowledged before a ``kill -9`` of a real gunicorn server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import requests
+
+from engine.paths import PROJECT_ROOT
+
+FACTS = {"plan": "family", "users": 3}
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not come up")
+
+
+@pytest.mark.slow
+def test_every_acknowledged_decision_survives_kill_9(
+    write_table: Callable[..., Path], rules_folder: Path, tmp_path: Path, free_tcp_port: int
+) -> None:
+    write_table(rows=(("family_any", "{plan: family}", "allowed"),))
+    database = tmp_path / "decisions.sqlite3"
+    url = f"http://127.0.0.1:{free_tcp_port}"
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    env = {**os.environ, "FLETS_RULES_DIR": str(rules_folder), "FLETS_AUDIT_URL": str(database),
+           "FLETS_TARIFFS_DIR": str(tmp_path / "none"), "FLETS_RELOAD_INTERVAL": "0",
+           "FLETS_LOG_LEVEL": "WARNING"}  # fmt: skip
+    with (tmp_path / "server.log").open("wb") as server_log:
+        server = subprocess.Popen(
+            [str(gunicorn), "--workers", "2", "--threads", "2", "--bind", f"127.0.0.1:{free_tcp_port}",
+             "webapp:create_app()"],  # fmt: skip
+            cwd=PROJECT_ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill -9 hits master and workers
+        )  # fmt: skip
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(name: str) -> None:
+        session = requests.Session()
+        n = 0
+        while not stop.is_set():
+            request_id = f"{name}-{n}"
+            n += 1
+            try:
+                response = session.post(f"{url}/v1/rulesets/plan_change/evaluate", json={"facts": FACTS},
+                                        headers={"X-Request-ID": request_id}, timeout=5)  # fmt: skip
+            except requests.RequestException:
+                continue  # the server is gone: this one was never acknowledged
+            if response.status_code == 200:
+                with lock:
+                    acknowledged.append(request_id)
+
+    try:
+        _wait_until_up(url, server)
+        threads = [threading.Thread(target=client, args=(f"c{i}",)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.killpg(server.pid, signal.SIGKILL)  # mid-traffic, no chance to flush anything
+        server.wait(timeout=10)
+    finally:
+        stop.set()
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    for thread in threads:
+        thread.join()
+    assert len(acknowledged) >= 200
+    with sqlite3.connect(database) as connection:
+        logged = {row[0] for row in connection.execute("SELECT request_id FROM decisions")}
+    missing = sorted(set(acknowledged) - logged)
+    assert missing == []
