@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 2
 
-.PHONY: setup run test lint unit check-rules clean browser-deps
+.PHONY: setup run test lint unit check-rules clean browser-deps postgres
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser-deps:
 	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
-unit: setup browser-deps
+# The decision-log tests start a throwaway PostgreSQL server from Debian's package (tests/lifecycle).
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ($(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql)
+
+unit: setup browser-deps postgres
 	$(BIN)/pytest
 
 test: lint check-rules unit
