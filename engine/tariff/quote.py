@@ -154,7 +154,7 @@ def _render(priced: list[PricedItem], day: date, rate: TaxRate) -> dict[str, Any
         for line in entry.lines:
             rendered = _render_line(entry, line, rate.rate)
             rendered["line"] = len(lines) + 1
-            if rendered["tax_basis"] == "sum" and rendered["amount"] is not None:
+            if rendered["tax_basis"] == "sum" and rendered["tax"] is None:
                 sums[entry.tariff.id] = sums.get(entry.tariff.id, 0) + rendered["amount"]
             lines.append(rendered)
     groups = [
@@ -239,7 +239,7 @@ def _taxed(
     if basis == "line":
         tax = tax_on(line.amount, rate)
         return line.amount, tax, line.amount + tax
-    if basis == "sum":
+    if basis == "sum":  # taxed once on the group's sum in _render
         return line.amount, None, None
     return line.amount, 0, line.amount
 
