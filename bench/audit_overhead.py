@@ -1,0 +1,72 @@
+"""How much the decision log adds to one decision: no log, SQLite (NORMAL and FULL), PostgreSQL.
+
+    .venv/bin/python bench/audit_overhead.py [--n 2000] [--postgres postgresql://…]
+
+Decides the same fact set ``n`` times through :meth:`Rulebook.decide` with the log attached as the
+server attaches it (one commit per decision, before the answer), and prints per-decision latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from engine.audit import DecisionLog, log_decisions, open_decision_log
+from engine.paths import rules_dir
+from engine.rulebook import Rulebook, load_rulebook
+
+RULESET = "passport_continuation"
+FACTS = {"line_provider": "ntt_west", "access_service": "flets_hikari_next",
+         "change_type": "relocation", "customer_id_change": "unchanged"}  # fmt: skip
+
+
+def measure(book: Rulebook, log: DecisionLog | None, n: int) -> list[float]:
+    book.observer = None if log is None else (lambda ds: log_decisions(log, ds, uuid.uuid4().hex))
+    timings: list[float] = []
+    for _ in range(n):
+        start = time.perf_counter()
+        book.decide(RULESET, FACTS)
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def report(label: str, timings: list[float]) -> None:
+    ordered = sorted(timings)
+    p99 = ordered[int(len(ordered) * 0.99) - 1]
+    print(f"| {label} | {statistics.mean(timings):.3f} | {statistics.median(timings):.3f} | "
+          f"{p99:.3f} | {1000 / statistics.mean(timings):,.0f} |")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--postgres", help="also measure a PostgreSQL log at this URL")
+    args = parser.parse_args()
+    book = load_rulebook(rules_dir())
+    folder = Path(tempfile.mkdtemp(prefix="flets-bench-"))
+    setups: list[tuple[str, str | None]] = [
+        ("no log", None),
+        ("SQLite WAL, synchronous=NORMAL (default)", f"sqlite:///{folder / 'normal.db'}"),
+        ("SQLite WAL, synchronous=FULL", f"sqlite:///{folder / 'full.db'}?synchronous=full"),
+    ]
+    if args.postgres:
+        setups.append(("PostgreSQL (synchronous_commit=on)", args.postgres))
+    print("| decision log | mean ms | median ms | p99 ms | decisions/s (one thread) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    measure(book, None, 200)  # warm up
+    for label, url in setups:
+        log = open_decision_log(url) if url else None
+        try:
+            report(label, measure(book, log, args.n))
+        finally:
+            if log is not None:
+                log.close()
+    book.close()
+
+
+if __name__ == "__main__":
+    main()
