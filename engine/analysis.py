@@ -14,7 +14,9 @@ The cartesian product of the classes of the facts the rules use is a finite set 
 case is one representative fact set. A rule's condition is evaluated as a bit mask over all cases at
 once (Python integers as bit sets), which makes the findings exact rather than sampled:
 
-* ``never-fires`` (error): no case satisfies the rule — contradictory comparisons;
+* ``never-fires`` (error; a warning when the rule compares with a parameter, whose placeholder value
+  may park the rule on purpose): no case satisfies the rule — contradictory comparisons. Checked per
+  rule over groups of parts that share facts, so wide ``collect`` rules are analysed too;
 * ``shadowed-row`` (error, ``first_match`` only): every case of the row is matched by earlier rows, so
   the row can never decide;
 * ``table-gap`` (warning, ``first_match`` only, and only when the default is not an undecidable
@@ -22,8 +24,8 @@ once (Python integers as bit sets), which makes the findings exact rather than s
 * ``comparison-never-holds`` / ``comparison-always-holds`` (warning): a comparison that cannot be false
   or true on the fact's domain (e.g. ``greater_than`` the fact's ``max``);
 * ``unused-fact`` (warning): a declared fact no condition reads;
-* ``analysis-skipped`` (warning): the table has more than :data:`MAX_CASES` cases, so the table checks
-  above were not run (the fact-level checks still are).
+* ``analysis-skipped`` (warning): a table or rule has more than :data:`MAX_CASES` cases, so that part
+  was not analysed (the other checks still are).
 
 Partial overlaps in ``first_match`` tables are the point of the hit policy and are not reported.
 """
