@@ -12,6 +12,7 @@ diagnostics) → ``compiler`` (durable_rules JSON) → ``runtime`` (the only dur
 ``evaluate`` (hit policy) → ``explain`` (reasons and citations). ``rulebook`` ties them together.
 """
 
+from .clock import today_in_tokyo
 from .errors import (
     Diagnostic,
     EngineError,
@@ -22,7 +23,7 @@ from .errors import (
     ValidationError,
 )
 from .explain import Decision, Reason
-from .rulebook import Rulebook, load_rulebook, today_in_tokyo
+from .rulebook import Rulebook, load_rulebook
 
 __all__ = [
     "Decision",

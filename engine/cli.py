@@ -6,17 +6,18 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
-from typing import Any
 
 from . import audit, impact
 from .analysis import analyse_all
 from .catalogue import render_catalogue
+from .cli_args import iso_date, read_json_argument
 from .errors import EngineError, FactsError, ValidationError, format_diagnostics
 from .evaluate import describe_facts
-from .paths import rules_dir
+from .paths import rules_dir, tariffs_dir
 from .rulebook import load_rulebook, read_rulesets, rule_files
+from .tariff import cli as tariff_cli
+from .tariff import load_tariffs, run_examples
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -58,6 +59,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     finally:
         book.close()
     failed = [r for r in results if not r.passed]
+    tariff_failures = _tariff_example_failures() if args.tariffs else []
     for result in failed:
         example = result.ruleset.examples[result.index]
         print(f"FAILED {result.where} {result.ruleset.id}: {result.note}")
@@ -67,8 +69,19 @@ def cmd_test(args: argparse.Namespace) -> int:
         for result in results:
             if result.passed:
                 print(f"ok     {result.where} {result.ruleset.id}: {result.note}")
-    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-    return EXIT_FAILED if failed else EXIT_OK
+    for failure in tariff_failures:
+        print(f"FAILED {failure}")
+    passed = len(results) - len(failed)
+    print(f"{passed} passed, {len(failed) + len(tariff_failures)} failed")
+    return EXIT_FAILED if failed or tariff_failures else EXIT_OK
+
+
+def _tariff_example_failures() -> list[str]:
+    """Failures of the bundled tariffs' examples (a bad tariff folder counts as failures too)."""
+    try:
+        return run_examples(load_tariffs(tariffs_dir()))
+    except ValidationError as exc:
+        return [str(d) for d in exc.errors]
 
 
 def cmd_catalogue(args: argparse.Namespace) -> int:
@@ -85,20 +98,10 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_json_argument(value: str) -> Any:
-    """``JSON`` or ``@file`` (``@-`` for standard input)."""
-    if value.startswith("@"):
-        name = value[1:]
-        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
-    else:
-        text = value
-    return json.loads(text)
-
-
 def cmd_decide(args: argparse.Namespace) -> int:
     """Print the decision for one fact set as JSON."""
     try:
-        facts = _read_json_argument(args.facts)
+        facts = read_json_argument(args.facts)
     except (OSError, ValueError) as exc:
         print(f"--facts: cannot read JSON ({exc})", file=sys.stderr)
         return EXIT_USAGE
@@ -122,13 +125,6 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flets-elig", description="Flets eligibility rules: check, test and decide."
@@ -143,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="run every rule set's examples through the engine")
     test.add_argument("paths", nargs="*", help="rule files or folders")
     test.add_argument("-v", "--verbose", action="store_true", help="list passing examples too")
+    test.add_argument(
+        "--no-tariffs", dest="tariffs", action="store_false", help="skip the tariffs' examples"
+    )
     test.set_defaults(func=cmd_test)
 
     catalogue = sub.add_parser("catalogue", help="print the Markdown catalogue of rules")
@@ -152,18 +151,25 @@ def build_parser() -> argparse.ArgumentParser:
     decide = sub.add_parser("decide", help="decide one case: decide RULESET --facts JSON|@file")
     decide.add_argument("ruleset")
     decide.add_argument("--facts", required=True, help="a JSON object, or @file, or @- for stdin")
-    decide.add_argument("--as-of", type=_date, default=None, help="decision date (default today)")
+    decide.add_argument(
+        "--as-of", type=iso_date, default=None, help="decision date (default today)"
+    )
     decide.add_argument("--lang", choices=("ja", "en"), default="ja")
     decide.add_argument("--rules", default=None, help="rules folder (default: bundled rules/)")
     decide.set_defaults(func=cmd_decide)
     audit.register(sub)
     impact.register(sub)
+    tariff_cli.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr.close()
+        return EXIT_OK
     return code
 
 

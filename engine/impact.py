@@ -30,11 +30,12 @@ from .audit import (
     open_decision_log,
     start_of_day,
 )
+from .clock import today_in_tokyo
 from .errors import EngineError, FactsError, ValidationError, format_diagnostics
 from .explain import Decision
 from .paths import rules_dir
 from .reload import load_bundle
-from .rulebook import Rulebook, today_in_tokyo
+from .rulebook import Rulebook
 
 #: How many example cases each change group lists.
 EXAMPLES_PER_GROUP = 5

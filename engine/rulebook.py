@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from .clock import today_in_tokyo
 from .compiler import compile_ruleset
 from .errors import (
     Diagnostic,
@@ -30,13 +30,6 @@ from .model import RuleSet
 from .paths import PROJECT_ROOT
 from .runtime import DurableRuntime
 from .validate import check_ruleset
-
-TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-def today_in_tokyo() -> date:
-    """The default decision date: contracts are Japanese, so "today" is today in Tokyo."""
-    return datetime.now(TOKYO).date()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
+from .clock import today_in_tokyo
 from .errors import Diagnostic, FactsError, SourceLocation, ValidationError
 from .facts import FactNormalizer
 from .loader import MarkedDict, MarkedList
@@ -985,7 +986,7 @@ def _example(
     if facts is not None:
         plain = to_plain(facts)
         try:
-            normalizer.normalize(plain, as_of or date.today())
+            normalizer.normalize(plain, as_of or today_in_tokyo())
         except FactsError as exc:
             for field_path, problems in exc.fields.items():
                 key = field_path.split(".")[0]

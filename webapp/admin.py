@@ -41,13 +41,13 @@ from engine.audit import (
     open_decision_log,
     start_of_day,
 )
+from engine.clock import today_in_tokyo
 from engine.errors import ValidationError
 from engine.explain import Decision
 from engine.impact import Case, cases_from_log, only, replay
 from engine.model import Text
 from engine.paths import rules_dir, tariffs_dir
 from engine.reload import Bundle, EngineHolder, FolderWatcher, Lease, load_bundle
-from engine.rulebook import today_in_tokyo
 
 from .problems import PROBLEM_TYPES, Problem, ProblemType, problem_response
 

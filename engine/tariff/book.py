@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..clock import today_in_tokyo
 from ..errors import EngineError
 from .model import Item, Tariff, TaxRate
 from .params import json_schema
@@ -68,7 +69,7 @@ class TariffBook:
         versions = self.versions(tariff_id)
         if not versions:
             raise UnknownTariffError(tariff_id, self.ids())
-        day = as_of or date.today()
+        day = as_of or today_in_tokyo()
         tariff = next((t for t in versions if t.in_force(day)), versions[-1])
         return _describe(tariff)
 

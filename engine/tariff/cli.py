@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..cli_args import iso_date, read_json_argument
 from ..errors import ValidationError
 from ..paths import tariffs_dir
 from .book import QuoteRequestError, load_tariffs
@@ -33,15 +33,15 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--tariffs", type=Path, default=None, help="tariff folder (default: the bundled tariffs/)"
     )
-    parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD")
-    parser.set_defaults(handler=quote_command)
+    parser.add_argument("--as-of", type=iso_date, default=None, help="YYYY-MM-DD")
+    parser.set_defaults(func=quote_command)
     return parser
 
 
 def quote_command(args: argparse.Namespace) -> int:
     """Run ``quote``; returns the exit status."""
     try:
-        request = _read_request(args.request)
+        request = read_json_argument(args.request)
     except (OSError, ValueError) as exc:
         print(f"error: cannot read the request ({exc})", file=sys.stderr)
         return 2
@@ -56,8 +56,3 @@ def quote_command(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps(quote, ensure_ascii=False, indent=2))
     return 0
-
-
-def _read_request(argument: str) -> Any:
-    text = Path(argument[1:]).read_text(encoding="utf-8") if argument.startswith("@") else argument
-    return json.loads(text)

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ..clock import today_in_tokyo
 from .computation import FigureUnavailable, ItemContext, Line, ParamProblem, text
 from .kinds import KINDS
 from .model import Figure, Item, Tariff, TaxRate, Text
@@ -46,7 +47,7 @@ def build_quote(book: TariffBook, request: Any, as_of: date | None) -> dict[str,
     from .book import QuoteRequestError
 
     errors: FieldErrors = {}
-    day = as_of or _request_date(request, errors) or date.today()
+    day = as_of or _request_date(request, errors) or today_in_tokyo()
     raw_items = _request_items(request, errors)
     rate = book.tax_rate(day)
     if rate is None:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
+from engine.cli import main
 from engine.paths import PROJECT_ROOT
-from engine.tariff.cli import register
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="flets-elig")
-    register(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    status: int = args.handler(args)
-    return status
+    return main(argv)
 
 
 def test_quote_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
