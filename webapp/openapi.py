@@ -19,7 +19,7 @@ from engine.facts import facts_schema_class
 from engine.model import RuleSet
 
 from . import schemas
-from .extensions import get_rulebook
+from .extensions import get_rulebook, get_tariffs
 from .problems import PROBLEM_MIMETYPE, PROBLEM_TYPES
 
 OPENAPI_VERSION = "3.0.3"
@@ -132,7 +132,7 @@ def _add_components(spec: APISpec) -> None:
         spec.components.schema(_schema_name(schema), schema=schema)
 
 
-def _add_fixed_paths(spec: APISpec, book: Rulebook) -> None:
+def _add_fixed_paths(spec: APISpec, book: Rulebook, tariff_ids: list[str]) -> None:
     ruleset_param = {"name": "ruleset_id", "in": "path", "required": True,
                      "schema": {"type": "string", "enum": book.ids()}}  # fmt: skip
     as_of_param = {"name": "as_of", "in": "query", "required": False,
@@ -153,7 +153,8 @@ def _add_fixed_paths(spec: APISpec, book: Rulebook) -> None:
         "list_tariffs", "List tariffs", "tariffs", an_object, ("NotReady",))})  # fmt: skip
     spec.path("/v1/tariffs/{tariff_id}", operations={"get": _operation(
         "get_tariff", "Describe a tariff", "tariffs", an_object, ("NotFound", "NotReady"))},
-        parameters=[{"name": "tariff_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        parameters=[{"name": "tariff_id", "in": "path", "required": True,
+                     "schema": {"type": "string", "enum": tariff_ids} if tariff_ids else {"type": "string"}}],
     )  # fmt: skip
     spec.path("/v1/quotes", operations={"post": _operation(
         "quote", "Itemised quote with tax and citations", "tariffs", "QuoteResponse",
@@ -163,8 +164,8 @@ def _add_fixed_paths(spec: APISpec, book: Rulebook) -> None:
         "OrderResponse", (*_POST_ERRORS, "NotReady"), requestBody=_body("OrderRequest"))})  # fmt: skip
 
 
-def build_spec(book: Rulebook) -> dict[str, Any]:
-    """The whole OpenAPI document for the rule sets loaded in ``book``."""
+def build_spec(book: Rulebook, tariff_ids: list[str]) -> dict[str, Any]:
+    """The whole OpenAPI document for the rule sets loaded in ``book`` and the tariffs named."""
     from .api import shown_version
 
     spec = APISpec(
@@ -178,7 +179,7 @@ def build_spec(book: Rulebook) -> dict[str, Any]:
         },  # fmt: skip
     )
     _add_components(spec)
-    _add_fixed_paths(spec, book)
+    _add_fixed_paths(spec, book, tariff_ids)
     for ruleset_id in book.ids():
         _add_ruleset_paths(spec, shown_version(book, ruleset_id, None))
     document: dict[str, Any] = spec.to_dict()
@@ -187,11 +188,12 @@ def build_spec(book: Rulebook) -> dict[str, Any]:
 
 
 def current_spec() -> dict[str, Any]:
-    """The document for the rulebook serving now (rebuilt if the rulebook was swapped)."""
-    book = get_rulebook()
+    """The document for what is serving now (rebuilt when the rulebook or tariffs were swapped)."""
+    book, tariffs = get_rulebook(), get_tariffs()
     cached = current_app.extensions.get(CACHE_KEY)
-    if cached is None or cached[0] is not book:
-        cached = (book, build_spec(book))
+    if cached is None or cached[0] is not book or cached[1] is not tariffs:
+        tariff_ids = [] if tariffs is None else [t["id"] for t in tariffs.list()]
+        cached = (book, tariffs, build_spec(book, tariff_ids))
         current_app.extensions[CACHE_KEY] = cached
-    spec: dict[str, Any] = cached[1]
+    spec: dict[str, Any] = cached[2]
     return spec

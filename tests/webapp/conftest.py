@@ -37,7 +37,11 @@ TV_TWO_REFUSALS = {
 }
 
 #: The same application with nothing against it: accepted.
-TV_ACCEPTED = {**TV_TWO_REFUSALS, "in_default_or_likely": False, "likely_to_breach_article_32": False}
+TV_ACCEPTED = {
+    **TV_TWO_REFUSALS,
+    "in_default_or_likely": False,
+    "likely_to_breach_article_32": False,
+}
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +70,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
         try:
             if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.2)
     raise RuntimeError(f"server at {url} did not become ready in {timeout} s")
@@ -80,8 +84,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     gunicorn = Path(sys.executable).parent / "gunicorn"
     with log_file.open("wb") as log:
         process = subprocess.Popen(
-            [str(gunicorn), "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{port}",
-             "webapp:create_app()"],  # fmt: skip
+            [
+                str(gunicorn),
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "webapp:create_app()",
+            ],  # fmt: skip
             cwd=PROJECT_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,

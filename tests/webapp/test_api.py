@@ -30,7 +30,9 @@ def test_rulesets_list_names_every_loaded_rule_set(app: Flask, client: FlaskClie
     tv = next(r for r in body["rulesets"] if r["id"] == "tv_application")
     assert tv["version"] == "1.0.0"
     assert tv["effective_from"] == "2019-10-01"
-    assert tv["versions"] == [{"version": "1.0.0", "effective_from": "2019-10-01", "effective_to": None}]
+    assert tv["versions"] == [
+        {"version": "1.0.0", "effective_from": "2019-10-01", "effective_to": None}
+    ]
 
 
 def test_ruleset_detail_has_schema_rules_outcomes_and_examples(client: FlaskClient) -> None:
@@ -70,15 +72,25 @@ def test_every_published_example_evaluates_as_it_says(client: FlaskClient) -> No
         assert sorted(r["code"] for r in decision["reasons"]) == example["expect"]["reasons"]
 
 
-def test_evaluate_gives_every_reason_with_citation_in_the_asked_language(client: FlaskClient) -> None:
-    response = client.post("/v1/rulesets/tv_application/evaluate", json={"facts": TV_TWO_REFUSALS}, headers=EN)
+def test_evaluate_gives_every_reason_with_citation_in_the_asked_language(
+    client: FlaskClient,
+) -> None:
+    response = client.post(
+        "/v1/rulesets/tv_application/evaluate", json={"facts": TV_TWO_REFUSALS}, headers=EN
+    )
     assert response.status_code == 200
     assert response.headers["Content-Language"] == "en"
     decision = response.json
     assert decision["outcome"] == "may_refuse"
     assert decision["version"] == "1.0.0"
-    assert [r["code"] for r in decision["reasons"]] == ["in_default_or_likely", "likely_to_breach_article_32"]
-    assert [r["citation"]["clause"] for r in decision["reasons"]] == ["第8条 2項 (3)号", "第8条 2項 (4)号; 第32条"]
+    assert [r["code"] for r in decision["reasons"]] == [
+        "in_default_or_likely",
+        "likely_to_breach_article_32",
+    ]
+    assert [r["citation"]["clause"] for r in decision["reasons"]] == [
+        "第8条 2項 (3)号",
+        "第8条 2項 (4)号; 第32条",
+    ]
     assert decision["reasons"][0]["message"].startswith("The applicant is in default")
     ja = client.post("/v1/rulesets/tv_application/evaluate", json={"facts": TV_TWO_REFUSALS}).json
     assert ja["label"] == "NTT東日本は申込みを承諾しないことがあります"
@@ -96,7 +108,9 @@ def test_batch_keeps_good_items_when_others_are_bad(client: FlaskClient) -> None
     items = [{"facts": TV_TWO_REFUSALS}, {"facts": {**TV_ACCEPTED, "prefecture": "mars"}}, "nope",
              {"facts": TV_ACCEPTED, "extra": 1}, {"facts": TV_ACCEPTED}] * 300  # fmt: skip
     response = client.post(
-        "/v1/rulesets/tv_application/evaluate-batch", json={"items": items, "as_of": "2025-01-01"}, headers=EN
+        "/v1/rulesets/tv_application/evaluate-batch",
+        json={"items": items, "as_of": "2025-01-01"},
+        headers=EN,
     )
     assert response.status_code == 200
     body = response.json

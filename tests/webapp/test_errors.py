@@ -45,7 +45,9 @@ def test_malformed_json_is_400(client: FlaskClient, raw: str | bytes) -> None:
 
 
 def test_non_json_content_type_is_415(client: FlaskClient) -> None:
-    response = client.post(EVALUATE, data="facts=1", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        EVALUATE, data="facts=1", content_type="application/x-www-form-urlencoded"
+    )
     problem(response, 415, "unsupported-media-type")
 
 
@@ -75,7 +77,9 @@ def test_invalid_facts_name_each_field_in_english_and_japanese(client: FlaskClie
         ([1, 2], "body", "Invalid input type."),
     ],
 )
-def test_invalid_envelope_names_the_field(client: FlaskClient, body: Any, field: str, message: str) -> None:
+def test_invalid_envelope_names_the_field(
+    client: FlaskClient, body: Any, field: str, message: str
+) -> None:
     found = problem(client.post(EVALUATE, json=body, headers=EN), 422, "invalid-fields")
     assert {"field": field, "message": message} in found["errors"]
 
@@ -97,9 +101,13 @@ def test_no_version_in_force_is_422_naming_as_of(client: FlaskClient) -> None:
     assert body["errors"] == [
         {"field": "as_of", "message": "No version of 'tv_application' is in force on 1900-01-01."}
     ]
-    detail = problem(client.get("/v1/rulesets/tv_application?as_of=1900-01-01"), 422, "no-version-in-force")
+    detail = problem(
+        client.get("/v1/rulesets/tv_application?as_of=1900-01-01"), 422, "no-version-in-force"
+    )
     assert detail["errors"][0]["field"] == "as_of"
-    bad = problem(client.get("/v1/rulesets/tv_application?as_of=someday", headers=EN), 422, "invalid-fields")
+    bad = problem(
+        client.get("/v1/rulesets/tv_application?as_of=someday", headers=EN), 422, "invalid-fields"
+    )
     assert bad["errors"] == [{"field": "as_of", "message": "Not a valid date."}]
 
 
@@ -108,10 +116,14 @@ def test_unknown_tariff_is_404(client: FlaskClient) -> None:
 
 
 def test_bad_quote_names_item_fields(client: FlaskClient) -> None:
-    request = {"items": [{"tariff": "tv_transport", "item": "monthly_fee", "params": {"month": "2025-13"}}]}
+    request = {
+        "items": [{"tariff": "tv_transport", "item": "monthly_fee", "params": {"month": "2025-13"}}]
+    }
     body = problem(client.post("/v1/quotes", json=request, headers=EN), 422, "invalid-fields")
     assert [e["field"] for e in body["errors"]] == ["items.0.params.month"]
-    envelope = problem(client.post("/v1/quotes", json={"items": [{"item": 1}]}, headers=EN), 422, "invalid-fields")
+    envelope = problem(
+        client.post("/v1/quotes", json={"items": [{"item": 1}]}, headers=EN), 422, "invalid-fields"
+    )
     assert {e["field"] for e in envelope["errors"]} == {"items.0.tariff", "items.0.item"}
 
 
@@ -139,7 +151,9 @@ def test_unknown_path_and_wrong_method(client: FlaskClient) -> None:
     assert "POST" in response.headers["Allow"]
 
 
-def test_body_over_the_limit_is_413_naming_it(app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_body_over_the_limit_is_413_naming_it(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
     response = client.post(EVALUATE, json={"facts": {"x": "y" * 2000}}, headers=EN)
     body = problem(response, 413, "payload-too-large")
@@ -147,7 +161,9 @@ def test_body_over_the_limit_is_413_naming_it(app: Flask, client: FlaskClient, m
     assert "1000 bytes" in body["detail"]
 
 
-def test_batch_over_the_limit_is_413_naming_it(app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_over_the_limit_is_413_naming_it(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(app.config, "MAX_BATCH_ITEMS", 3)
     response = client.post(BATCH, json={"items": [{"facts": TV_ACCEPTED}] * 4}, headers=EN)
     body = problem(response, 413, "batch-too-large")
@@ -174,10 +190,17 @@ def test_unexpected_error_is_logged_and_answered_without_traceback(
     body = problem(response, 500, "internal-error")
     assert body["request_id"] == "order-42"
     assert "secret" not in response.get_data(as_text=True)
-    assert any(r.exc_info and "secret internal detail" in str(r.exc_info[1]) for r in caplog.records)
+    assert any(
+        r.exc_info and "secret internal detail" in str(r.exc_info[1]) for r in caplog.records
+    )
 
 
 def test_request_id_is_echoed_or_made(client: FlaskClient) -> None:
-    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
-    made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
+        == "abc-123"
+    )
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers[
+        "X-Request-ID"
+    ]
     assert made != "bad id with spaces" and len(made) == 32

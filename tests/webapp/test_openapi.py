@@ -28,7 +28,9 @@ def test_document_validates_as_openapi_3(client: FlaskClient) -> None:
     validate(document)
 
 
-def test_each_rule_set_has_its_own_request_schema_from_its_facts(app: Flask, client: FlaskClient) -> None:
+def test_each_rule_set_has_its_own_request_schema_from_its_facts(
+    app: Flask, client: FlaskClient
+) -> None:
     document = spec(client)
     with app.app_context():
         ids = get_rulebook().ids()
@@ -41,7 +43,11 @@ def test_each_rule_set_has_its_own_request_schema_from_its_facts(app: Flask, cli
     facts = schemas["TvApplicationFacts"]
     assert facts["additionalProperties"] is False
     assert "applicant_is_line_contractor" in facts["required"]
-    assert facts["properties"]["line_kind"]["enum"] == ["ntt_flets", "collab_direct", "collab_via_operator"]
+    assert facts["properties"]["line_kind"]["enum"] == [
+        "ntt_flets",
+        "collab_direct",
+        "collab_via_operator",
+    ]
     assert facts["properties"]["bulk_plan"]["type"] == "boolean"
 
 
@@ -53,7 +59,9 @@ def conforms(document: dict[str, Any], instance: Any, component: str) -> None:
 
 def test_real_responses_match_the_documented_schemas(client: FlaskClient) -> None:
     document = spec(client)
-    decision = client.post("/v1/rulesets/tv_application/evaluate", json={"facts": TV_TWO_REFUSALS}).json
+    decision = client.post(
+        "/v1/rulesets/tv_application/evaluate", json={"facts": TV_TWO_REFUSALS}
+    ).json
     conforms(document, decision, "Decision")
     for ruleset in client.get("/v1/rulesets").json["rulesets"]:
         conforms(document, client.get(f"/v1/rulesets/{ruleset['id']}").json, "RulesetDetail")
