@@ -124,6 +124,9 @@ class Gap:
     missing: Text
     ask: Text
 
+    def to_dict(self) -> dict[str, dict[str, str]]:
+        return {"missing": self.missing.to_dict(), "ask": self.ask.to_dict()}
+
 
 @dataclass(frozen=True)
 class Outcome:

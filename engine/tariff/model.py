@@ -13,6 +13,12 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ..errors import SourceLocation
+from ..model import Citation  # re-exported for the tariff modules
+from ..model import Gap as Gap
+from ..model import Text as Text
+
+#: The tariff files cite exactly as the rule files do.
+Cite = Citation
 
 Provenance = Literal["sourced", "outside_fact", "inferred"]
 PROVENANCES: tuple[Provenance, ...] = ("sourced", "outside_fact", "inferred")
@@ -42,43 +48,6 @@ PriceBasis = Literal["tax_excluded", "tax_included"]
 PRICE_BASES: tuple[PriceBasis, ...] = ("tax_excluded", "tax_included")
 
 JSONValue = Any
-
-
-@dataclass(frozen=True)
-class Text:
-    """A text for people in both languages."""
-
-    ja: str
-    en: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"ja": self.ja, "en": self.en}
-
-
-@dataclass(frozen=True)
-class Cite:
-    """A seed file and the clause, table or page of it."""
-
-    source: str
-    clause: str
-    reading: str | None = None
-
-    def to_dict(self) -> dict[str, str]:
-        result = {"source": self.source, "clause": self.clause}
-        if self.reading:
-            result["reading"] = self.reading
-        return result
-
-
-@dataclass(frozen=True)
-class Gap:
-    """What the sources do not give, and whom to ask."""
-
-    missing: Text
-    ask: Text
-
-    def to_dict(self) -> dict[str, dict[str, str]]:
-        return {"missing": self.missing.to_dict(), "ask": self.ask.to_dict()}
 
 
 @dataclass(frozen=True)
