@@ -50,6 +50,17 @@ class Decision:
     def reason_codes(self) -> frozenset[str]:
         return frozenset(r.code for r in self.reasons)
 
+    def _gaps(self, lang: Lang) -> list[dict[str, str]]:
+        """Every gap behind the answer: the answer's own, then those of undecidable reasons that a
+        stronger outcome outranked (a refusal does not make a missing clause less missing)."""
+        ids = dict.fromkeys([self.outcome.id, *(r.outcome for r in self.reasons)])
+        outcomes = (self.ruleset.outcome(oid) for oid in ids)
+        return [
+            {"outcome": o.id, "missing": o.gap.missing(lang), "ask": o.gap.ask(lang)}
+            for o in outcomes
+            if o.gap is not None
+        ]
+
     def to_dict(self, lang: Lang = "ja") -> dict[str, Any]:
         """The JSON body clients get; texts in ``lang``, citations always."""
         rs, outcome = self.ruleset, self.outcome
@@ -73,6 +84,7 @@ class Decision:
                 if outcome.gap
                 else None
             ),
+            "gaps": self._gaps(lang),
             "fired_rules": list(self.fired),
             "facts": facts_to_json(self.facts),
         }

@@ -122,6 +122,10 @@ class GapSchema(Schema):
     ask = fields.String(required=True)
 
 
+class OutcomeGapSchema(GapSchema):
+    outcome = fields.String(required=True, metadata={"description": "The undecidable outcome."})
+
+
 class DecisionSchema(Schema):
     ruleset = fields.String(required=True)
     version = fields.String(required=True)
@@ -135,6 +139,11 @@ class DecisionSchema(Schema):
     reasons = fields.List(fields.Nested(ReasonSchema), required=True)
     consequences = fields.List(fields.Nested(ConsequenceSchema), required=True)
     gap = fields.Nested(GapSchema, allow_none=True, required=True)
+    gaps = fields.List(
+        fields.Nested(OutcomeGapSchema),
+        required=True,
+        metadata={"description": "Every gap behind the answer, including outranked ones."},
+    )
     fired_rules = fields.List(fields.String(), required=True)
     facts = fields.Dict(
         required=True, metadata={"description": "Normalised facts, defaults filled."}

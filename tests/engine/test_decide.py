@@ -120,3 +120,11 @@ def test_a_closed_rulebook_refuses_to_decide(sample_path) -> None:  # type: igno
     book.close()
     with pytest.raises(EvaluationError):
         book.decide("sample_refusals", GOOD, DAY)
+
+
+def test_gaps_of_outranked_undecidable_reasons_are_still_reported(sample_book: Rulebook) -> None:
+    body = sample_book.decide(
+        "sample_refusals", {**GOOD, "units": 2, "prefecture": "osaka"}, DAY
+    ).to_dict("en")
+    assert body["outcome"] == "refused" and body["gap"] is None
+    assert body["gaps"] == [{"outcome": "unknown", "missing": "District list", "ask": "NTT East"}]
