@@ -45,6 +45,8 @@ from tv_peers import (
 from engine import Decision, load_rulebook
 
 AS_OF = date(2024, 4, 1)
+#: A pinned copy of rules/tv_application.yaml that bench/tv_peers.py mirrors by hand.
+RULES = ROOT / "bench" / "tv_application.yaml"
 BATCH = 1_000
 
 
@@ -55,7 +57,7 @@ def engine_answer(decision: Decision | Any) -> Answer:
 
 def build_paths() -> tuple[dict[str, Callable[[Any], Any]], dict[str, Callable[[Any], Any]], Any]:
     """(single-decision paths, batch paths, answer readers) — each path returns its native answer."""
-    book = load_rulebook(ROOT / "rules" / "tv_application.yaml")
+    book = load_rulebook(RULES)
     decider = book.decider("tv_application", AS_OF)
     if decider.table is None:
         sys.exit("tv_application has no decision table: the fast path is not in use")
@@ -118,7 +120,7 @@ def verify(single: dict[str, Any], batch: dict[str, Any], readers: dict[str, Any
     rng = random.Random(20240401)
     from engine import load_rulebook as _load
 
-    ruleset = _load(ROOT / "rules" / "tv_application.yaml").decider("tv_application", AS_OF).ruleset
+    ruleset = _load(RULES).decider("tv_application", AS_OF).ruleset
     inputs = [random_facts(ruleset, rng) for _ in range(n)]
     expected = [floor_decide(f) for f in inputs]
     started = time.perf_counter()
@@ -162,7 +164,7 @@ SLOW = ("live", "durable_rules Host")
 def run(rounds: int, n_fast: int, n_slow: int) -> None:
     single, batch, readers = build_paths()
     rng = random.Random(7)
-    ruleset = load_rulebook(ROOT / "rules" / "tv_application.yaml").select("tv_application", AS_OF)
+    ruleset = load_rulebook(RULES).select("tv_application", AS_OF)
     inputs = [random_facts(ruleset, rng) for _ in range(n_fast)]
     batches = [inputs[i : i + BATCH] for i in range(0, n_fast, BATCH)]
     results: dict[str, list[float]] = {name: [] for name in [*single, *batch]}
