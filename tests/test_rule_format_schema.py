@@ -35,7 +35,9 @@ def test_the_schema_is_a_valid_json_schema() -> None:
 def test_bundled_rule_file_matches_the_schema(path: Path) -> None:
     document = _as_json(yaml.safe_load(path.read_text(encoding="utf-8")))
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(document), key=str)
-    assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5])
+    assert not errors, "\n".join(
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]
+    )
 
 
 def test_the_schema_rejects_an_unknown_key() -> None:
