@@ -32,7 +32,7 @@ check-rules: setup
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser-deps:
 	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
-	fc-list :lang=ja | grep -q . || $(SUDO) apt-get install -y fonts-ipafont-gothic
+	fc-list :lang=ja 2>/dev/null | grep -q . || ($(SUDO) apt-get update && $(SUDO) apt-get install -y fonts-ipafont-gothic)
 
 # The decision-log tests start a throwaway PostgreSQL server from Debian's package (tests/lifecycle).
 postgres:
