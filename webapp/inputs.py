@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any, NoReturn
 
@@ -15,6 +16,20 @@ from .problems import Problem, invalid_fields
 
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
+
+
+#: A JSON escape of a UTF-16 surrogate; only bodies containing one need the (slower) pairing check.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True when a string in ``value`` holds an unpaired surrogate (``"\\ud800"``), which no UTF-8
+    response, log line or database row can carry."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def read_json() -> Any:
@@ -33,11 +48,15 @@ def read_json() -> Any:
         )
     raw = request.get_data(cache=True)
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_constant=_reject_constant)
     except RecursionError:
         reason = "nested too deeply"
     except ValueError as exc:
         reason = str(exc)
+    else:
+        if not _SURROGATE_ESCAPE.search(raw) or not _has_lone_surrogate(value):
+            return value
+        reason = "a string holds an unpaired UTF-16 surrogate escape"
     raise Problem(
         "malformed-json",
         Text(
