@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
-from .facts import facts_to_json
+from .facts import facts_json_text, facts_to_json
 from .model import Lang, Note, Outcome, OutcomeKind, RuleSet
 
 
@@ -49,6 +50,11 @@ class Decision:
     @property
     def reason_codes(self) -> frozenset[str]:
         return frozenset(r.code for r in self.reasons)
+
+    @cached_property
+    def facts_json(self) -> str:
+        """The facts as compact JSON text, rendered once for both the response and the decision log."""
+        return facts_json_text(self.facts)
 
     def _gaps(self, lang: Lang) -> list[dict[str, str]]:
         """Every gap behind the answer: the answer's own, then those of undecidable reasons that a

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from engine import Decision, FactsError, Rulebook, today_in_tokyo
 from engine.model import Lang, RuleSet, Text
@@ -20,13 +20,17 @@ from .extensions import get_rulebook
 from .i18n import api_lang
 from .inputs import query_date, read_json
 from .problems import Problem, flatten_messages, invalid_fields, prefixed
+from .render import EXPLAIN_LEVELS, Explain, compact_decision_json, decision_json, dumps
 from .schemas import (
-    BatchItemSchema,
-    BatchRequestSchema,
-    EvaluateRequestSchema,
+    BATCH_ITEM,
+    BATCH_REQUEST,
+    EVALUATE_REQUEST,
     OrderRequestSchema,
     QuoteRequestSchema,
+    is_plain_batch_item,
     load_or_problem,
+    quick_batch_request,
+    quick_evaluate_request,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
@@ -41,10 +45,17 @@ def shown_version(book: Rulebook, ruleset_id: str, as_of: date | None) -> RuleSe
     return next((rs for rs in reversed(versions) if rs.in_force(today)), versions[-1])
 
 
-def json_response(body: Any, status: int = 200) -> Response:
+def json_response(body: Any, status: int = 200, lang: Lang | None = None) -> Response:
     response = jsonify(body)
     response.status_code = status
-    response.headers["Content-Language"] = api_lang()
+    response.headers["Content-Language"] = lang or api_lang()
+    return response
+
+
+def json_text_response(text: str, lang: Lang) -> Response:
+    """A 200 answer whose JSON is already rendered (exactly what :func:`json_response` would send)."""
+    response = Response(text + "\n", mimetype="application/json")
+    response.headers["Content-Language"] = lang
     return response
 
 
@@ -68,9 +79,11 @@ def get_ruleset(ruleset_id: str) -> Response:
 def evaluate(ruleset_id: str) -> Response:
     book = get_rulebook()
     book.versions(ruleset_id)  # unknown rule set → 404 before looking at the body
-    body = load_or_problem(EvaluateRequestSchema(), read_json())
+    data = read_json()
+    body = quick_evaluate_request(data) or load_or_problem(EVALUATE_REQUEST, data)
     decision = book.decide(ruleset_id, body["facts"], body["as_of"])
-    return json_response(decision.to_dict(api_lang()))
+    lang = api_lang()
+    return json_text_response(decision_json(decision, lang), lang)
 
 
 def _check_batch_size(data: Any) -> None:
@@ -89,12 +102,14 @@ def _check_batch_size(data: Any) -> None:
 
 def _item_facts(items: list[Any]) -> tuple[list[Any], dict[int, dict[str, list[str]]]]:
     """Each item's facts, and the envelope errors of the items that are not ``{"facts": {...}}``."""
-    schema = BatchItemSchema()
     facts: list[Any] = []
     errors: dict[int, dict[str, list[str]]] = {}
     for index, item in enumerate(items):
+        if is_plain_batch_item(item):
+            facts.append(item["facts"])
+            continue
         found = (
-            schema.validate(item)
+            BATCH_ITEM.validate(item)
             if isinstance(item, dict)
             else {"_schema": ["Invalid input type."]}
         )
@@ -105,33 +120,38 @@ def _item_facts(items: list[Any]) -> tuple[list[Any], dict[int, dict[str, list[s
     return facts, errors
 
 
+def _explain_level() -> Explain:
+    """``?explain=compact`` (the default for batches) or ``full``; anything else is a 422 naming it."""
+    raw = request.args.get("explain", "compact")
+    for level in EXPLAIN_LEVELS:
+        if raw == level:
+            return level
+    raise invalid_fields({"explain": [f"Must be one of: {', '.join(EXPLAIN_LEVELS)}."]})
+
+
 @bp.post("/rulesets/<ruleset_id>/evaluate-batch")
 def evaluate_batch(ruleset_id: str) -> Response:
     book = get_rulebook()
     book.versions(ruleset_id)
+    explain = _explain_level()
     data = read_json()
     _check_batch_size(data)
-    body = load_or_problem(BatchRequestSchema(), data)
+    body = quick_batch_request(data) or load_or_problem(BATCH_REQUEST, data)
     day = body["as_of"] or today_in_tokyo()
     rs = book.select(ruleset_id, day)
     facts, envelope_errors = _item_facts(body["items"])
     decided = iter(book.decide_batch(ruleset_id, facts, day))
     lang = api_lang()
-    results: list[dict[str, Any]] = []
+    results: list[str] = []
+    failed = 0
     for index in range(len(body["items"])):
         outcome = None if index in envelope_errors else next(decided)
-        results.append(_batch_result(index, outcome, envelope_errors.get(index), lang))
-    failed = sum(1 for r in results if not r["ok"])
-    return json_response(
-        {
-            "ruleset": rs.id,
-            "version": rs.version,
-            "as_of": day.isoformat(),
-            "count": len(results),
-            "errors": failed,
-            "results": results,
-        }  # fmt: skip
-    )
+        ok, result = _batch_result(index, outcome, envelope_errors.get(index), lang, explain)
+        failed += not ok
+        results.append(result)
+    head = dumps({"ruleset": rs.id, "version": rs.version, "as_of": day.isoformat(),
+                  "explain": explain, "count": len(results), "errors": failed})  # fmt: skip
+    return json_text_response(f'{head[:-1]},"results":[{",".join(results)}]}}', lang)
 
 
 def _batch_result(
@@ -139,19 +159,20 @@ def _batch_result(
     outcome: Decision | FactsError | None,
     envelope_error: dict[str, list[str]] | None,
     lang: Lang,
-) -> dict[str, Any]:
-    """One batch entry: the decision, or the item's own problem (the batch itself still succeeds)."""
+    explain: Explain,
+) -> tuple[bool, str]:
+    """One batch entry as JSON: the decision, or the item's own problem (the batch still succeeds)."""
     if envelope_error is not None:
-        return {
-            "index": index,
-            "ok": False,
-            "problem": invalid_fields(envelope_error).to_dict(lang),
-        }
-    if isinstance(outcome, FactsError):
+        problem = invalid_fields(envelope_error)
+    elif isinstance(outcome, FactsError):
         problem = invalid_fields(prefixed(outcome.fields, "facts"))
-        return {"index": index, "ok": False, "problem": problem.to_dict(lang)}
-    assert outcome is not None
-    return {"index": index, "ok": True, "decision": outcome.to_dict(lang)}
+    else:
+        assert outcome is not None
+        rendered = (
+            decision_json(outcome, lang) if explain == "full" else compact_decision_json(outcome)
+        )
+        return True, f'{{"index":{index},"ok":true,"decision":{rendered}}}'
+    return False, dumps({"index": index, "ok": False, "problem": problem.to_dict(lang)})
 
 
 @bp.get("/tariffs")

@@ -21,6 +21,7 @@ from engine.model import RuleSet
 from . import schemas
 from .extensions import get_rulebook, get_tariffs
 from .problems import PROBLEM_MIMETYPE, PROBLEM_TYPES
+from .render import EXPLAIN_LEVELS
 
 OPENAPI_VERSION = "3.0.3"
 CACHE_KEY = "flets.openapi"
@@ -106,11 +107,15 @@ def _add_ruleset_paths(spec: APISpec, rs: RuleSet) -> None:
         _POST_ERRORS, requestBody=_body(evaluate),
         description=f"{rs.title.ja}\n\nOne decision with every reason and its citation.",
     )})  # fmt: skip
-    spec.path(base + "/evaluate-batch", operations={"post": _operation(
+    operation = _operation(
         f"evaluate_batch_{rs.id}", f"Decide many: {rs.title.en}", "decisions", "BatchResponse",
         _POST_ERRORS, requestBody=_body(batch),
-        description="Many decisions; a bad item gets its own problem, the batch still answers 200.",
-    )})  # fmt: skip
+        description="Many decisions; a bad item gets its own problem, the batch still answers 200. "
+        "Each decision is compact (outcome, kind, reason codes) unless `explain=full` asks for "
+        "the full explanation of `evaluate`.",
+    )  # fmt: skip
+    operation["parameters"] = [*operation["parameters"], "Explain"]
+    spec.path(base + "/evaluate-batch", operations={"post": operation})
 
 
 def _add_components(spec: APISpec) -> None:
@@ -124,8 +129,15 @@ def _add_components(spec: APISpec) -> None:
         "schema": {"type": "string", "enum": ["ja", "en"]},
         "description": "Language of messages and errors (default ja).",
     })  # fmt: skip
+    spec.components.parameter("Explain", "query", {
+        "name": "explain", "required": False,
+        "schema": {"type": "string", "enum": list(EXPLAIN_LEVELS), "default": "compact"},
+        "description": "compact (default): outcome, kind and reason codes per item; full: every "
+        "reason's message and citation, consequences, gaps and facts, as evaluate answers.",
+    })  # fmt: skip
     # Nested schemas register themselves on first use, so leaves come before the schemas using them.
-    for schema in (schemas.ProblemSchema, schemas.DecisionSchema, schemas.BatchResponseSchema,
+    for schema in (schemas.ProblemSchema, schemas.DecisionSchema, schemas.CompactDecisionSchema,
+                   schemas.BatchResponseSchema,
                    schemas.RulesetListSchema, schemas.RulesetDetailSchema, schemas.QuoteRequestSchema,
                    schemas.QuoteResponseSchema, schemas.OrderRequestSchema, schemas.OrderResponseSchema,
                    schemas.HealthSchema, schemas.ReadySchema):  # fmt: skip
@@ -164,6 +176,13 @@ def _add_fixed_paths(spec: APISpec, book: Rulebook, tariff_ids: list[str]) -> No
         "OrderResponse", (*_POST_ERRORS, "NotReady"), requestBody=_body("OrderRequest"))})  # fmt: skip
 
 
+def _either_decision(document: dict[str, Any]) -> None:
+    """A batch item's decision is a full Decision or a CompactDecision (marshmallow has no anyOf)."""
+    result = document["components"]["schemas"]["BatchResult"]["properties"]
+    result["decision"] = {"anyOf": [{"$ref": "#/components/schemas/Decision"},
+                                    {"$ref": "#/components/schemas/CompactDecision"}]}  # fmt: skip
+
+
 def build_spec(book: Rulebook, tariff_ids: list[str]) -> dict[str, Any]:
     """The whole OpenAPI document for the rule sets loaded in ``book`` and the tariffs named."""
     from .api import shown_version
@@ -183,6 +202,7 @@ def build_spec(book: Rulebook, tariff_ids: list[str]) -> dict[str, Any]:
     for ruleset_id in book.ids():
         _add_ruleset_paths(spec, shown_version(book, ruleset_id, None))
     document: dict[str, Any] = spec.to_dict()
+    _either_decision(document)
     document["x-problem-types"] = {slug: t.uri for slug, t in PROBLEM_TYPES.items()}
     return document
 

@@ -6,6 +6,7 @@ only check the envelope around them. :mod:`webapp.openapi` combines both into th
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -13,6 +14,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from engine.model import OutcomeKind
 
 from .problems import flatten_messages, invalid_fields
+from .render import EXPLAIN_LEVELS
 
 KINDS = [k.value for k in OutcomeKind]
 
@@ -170,9 +172,25 @@ class ProblemSchema(Schema):
     )
 
 
+class CompactDecisionSchema(Schema):
+    """A batch item's decision with ``explain=compact`` (the default for batches)."""
+
+    outcome = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    reasons = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Reason codes in rule order. Messages, citations and gaps: explain=full, "
+            "or the rules of GET /v1/rulesets/{id}."
+        },
+    )
+
+
 class BatchResultSchema(Schema):
     index = fields.Integer(required=True)
     ok = fields.Boolean(required=True)
+    # Documented as Decision (explain=full) or CompactDecision (explain=compact): see webapp.openapi.
     decision = fields.Nested(DecisionSchema)
     problem = fields.Nested(ProblemSchema)
 
@@ -181,6 +199,11 @@ class BatchResponseSchema(Schema):
     ruleset = fields.String(required=True)
     version = fields.String(required=True)
     as_of = fields.Date(required=True)
+    explain = fields.String(
+        required=True,
+        validate=validate.OneOf(list(EXPLAIN_LEVELS)),
+        metadata={"description": "How much each decision explains (the explain query parameter)."},
+    )
     count = fields.Integer(required=True)
     errors = fields.Integer(required=True, metadata={"description": "How many items failed."})
     results = fields.List(fields.Nested(BatchResultSchema), required=True)
@@ -313,6 +336,62 @@ class HealthSchema(Schema):
 class ReadySchema(HealthSchema):
     rulesets = fields.Integer(required=True)
     tariffs = fields.Integer(allow_none=True, required=True)
+
+
+# --- the hot request envelopes ----------------------------------------------------------------------
+
+#: Schema instances are reusable (``load`` keeps no state); building one costs more than loading with it.
+EVALUATE_REQUEST = EvaluateRequestSchema()
+BATCH_REQUEST = BatchRequestSchema()
+BATCH_ITEM = BatchItemSchema()
+
+
+def _quick_day(data: dict[str, Any]) -> tuple[bool, date | None]:
+    """``as_of`` as the schemas' ``fields.Date`` loads it (absent or null: None; a string:
+    ``date.fromisoformat``), or ``(False, None)`` when it is something the schema must judge."""
+    raw = data.get("as_of")
+    if raw is None:
+        return True, None
+    if type(raw) is not str:
+        return False, None
+    try:
+        return True, date.fromisoformat(raw)
+    except ValueError:
+        return False, None
+
+
+def quick_evaluate_request(data: Any) -> dict[str, Any] | None:
+    """What ``EVALUATE_REQUEST.load(data)`` returns, for the plain envelopes nearly every request sends
+    (``{"facts": {...}, "as_of"?: "YYYY-MM-DD"}``); ``None`` for anything else, which then goes through
+    the schema and gets its messages. Equivalence is property-tested in ``tests/webapp/test_render.py``."""
+    if type(data) is not dict or not data.keys() <= _EVALUATE_KEYS:
+        return None
+    facts = data.get("facts")
+    ok, day = _quick_day(data)
+    if type(facts) is not dict or not ok:
+        return None
+    return {"facts": facts, "as_of": day}
+
+
+def quick_batch_request(data: Any) -> dict[str, Any] | None:
+    """What ``BATCH_REQUEST.load(data)`` returns for a plain ``{"items": [...], "as_of"?}``, else ``None``."""
+    if type(data) is not dict or not data.keys() <= _BATCH_KEYS:
+        return None
+    items = data.get("items")
+    ok, day = _quick_day(data)
+    if type(items) is not list or not items or None in items or not ok:
+        return None  # (a null item fails the whole envelope: fields.Raw does not allow None)
+    return {"items": items, "as_of": day}
+
+
+def is_plain_batch_item(item: Any) -> bool:
+    """``{"facts": {...}}`` and nothing else: what ``BATCH_ITEM`` accepts unchanged (JSON object keys
+    are always strings), so the schema is only run on items that may be wrong."""
+    return type(item) is dict and len(item) == 1 and type(item.get("facts")) is dict
+
+
+_EVALUATE_KEYS = frozenset({"facts", "as_of"})
+_BATCH_KEYS = frozenset({"items", "as_of"})
 
 
 def load_or_problem(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:

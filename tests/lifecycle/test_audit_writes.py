@@ -1,0 +1,126 @@
+"""How the SQLite decision log writes: rows rendered straight from decisions, processes taking turns on
+a file lock, and WAL checkpoints in a background thread instead of inside a request."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine import Rulebook, load_rulebook
+from engine.audit import (
+    MASK,
+    DecisionBatch,
+    Query,
+    SQLiteDecisionLog,
+    _sqlite_row,
+    log_decisions,
+    open_decision_log,
+)
+from engine.paths import PROJECT_ROOT
+
+ROWS = (("family_any", "{plan: family}", "allowed"),
+        ("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "refused"))  # fmt: skip
+FACT_SETS = (
+    {"plan": "family", "users": 3, "customer_name": '山田 "太郎"'},
+    {"plan": "basic", "users": 1},
+    {"plan": "business", "users": 7, "migrated": True},
+)
+
+
+@pytest.fixture
+def book(write_table: Callable[..., Path], rules_folder: Path) -> Iterator[Rulebook]:
+    write_table(rows=ROWS)
+    rulebook = load_rulebook(rules_folder)
+    yield rulebook
+    rulebook.close()
+
+
+def test_rows_rendered_from_decisions_equal_rows_of_records(book: Rulebook) -> None:
+    decisions = [book.decide("plan_change", facts) for facts in FACT_SETS]
+    batch = DecisionBatch(decisions, "req-7", datetime(2025, 4, 1, 3, 0, tzinfo=UTC))
+    assert batch.sqlite_rows() == [_sqlite_row(record) for record in batch]
+    assert [record.item for record in batch] == [0, 1, 2]
+    assert batch[0].facts["customer_name"] == MASK
+    assert "山田" not in repr(batch.sqlite_rows())
+    assert batch[-1] == batch[2] and batch[1:] == [batch[1], batch[2]]
+
+
+def test_one_and_many_decisions_round_trip(book: Rulebook, tmp_path: Path) -> None:
+    log = open_decision_log(f"sqlite:///{tmp_path / 'log.db'}")
+    try:
+        log_decisions(log, [book.decide("plan_change", FACT_SETS[0])], "single")
+        log_decisions(log, [book.decide("plan_change", f) for f in FACT_SETS], "batch")
+        records = log.query(Query())
+    finally:
+        log.close()
+    assert [(r.request_id, r.item, r.outcome) for r in records] == [
+        ("single", 0, "allowed"), ("batch", 0, "allowed"), ("batch", 1, "refused"),
+        ("batch", 2, "refused")]  # fmt: skip
+    assert records[0].facts == {"plan": "family", "users": 3, "migrated": False,
+                                "customer_name": MASK}  # fmt: skip
+
+
+_WRITER = """
+import sys
+from datetime import UTC, datetime
+from engine.audit import DecisionRecord, open_decision_log
+log = open_decision_log(sys.argv[1])
+for n in range(int(sys.argv[3])):
+    record = DecisionRecord(f"{sys.argv[2]}-{n}", 0, datetime.now(UTC), "r", "1", datetime.now(UTC).date(),
+                            "ok", "positive", ("a",), {"n": n})
+    log.append([record])
+log.close()
+"""
+
+
+def test_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    open_decision_log(url).close()
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, url, f"p{i}", "300"], cwd=PROJECT_ROOT)
+        for i in range(3)
+    ]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0, 0]
+    with sqlite3.connect(tmp_path / "shared.db") as connection:
+        ids = {row[0] for row in connection.execute("SELECT request_id FROM decisions")}
+    assert ids == {f"p{i}-{n}" for i in range(3) for n in range(300)}
+    assert (tmp_path / "shared.db.lock").exists()
+
+
+def _checkpointers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "flets-decision-log-checkpoint"]
+
+
+def _rows_in_database_file(database: Path, copy: Path) -> int:
+    """Rows in the database file alone (a copy without its WAL): what checkpoints have moved there."""
+    copy.write_bytes(database.read_bytes())
+    with sqlite3.connect(copy) as connection:
+        try:
+            return int(connection.execute("SELECT count(*) FROM decisions").fetchone()[0])
+        except sqlite3.DatabaseError:  # the table not checkpointed yet (or a copy torn mid-write)
+            return 0
+
+
+def test_checkpoints_run_in_the_background_and_stop_with_the_log(
+    book: Rulebook, tmp_path: Path
+) -> None:
+    before = len(_checkpointers())
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    assert log._connection().execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    assert len(_checkpointers()) == before  # nothing written yet: no thread
+    log_decisions(log, [book.decide("plan_change", f) for f in FACT_SETS], "r")
+    assert len(_checkpointers()) == before + 1
+    deadline = time.monotonic() + 20
+    while _rows_in_database_file(tmp_path / "log.db", tmp_path / "copy.db") < 3:
+        assert time.monotonic() < deadline, "the background checkpoint never ran"
+        time.sleep(0.1)
+    log.close()
+    assert len(_checkpointers()) == before

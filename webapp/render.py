@@ -1,0 +1,130 @@
+"""Decisions as JSON text, fast: the static parts of an answer are rendered once per rule-set load.
+
+A decision's JSON (:meth:`engine.explain.Decision.to_dict`) is mostly text that depends only on the
+rule set version, the outcome, the reasons, the fired rules and the language: labels, messages,
+citations, consequences, gaps. Only ``as_of`` and ``facts`` change from one decision to the next. So the
+first time an answer is seen, ``to_dict`` renders it and its JSON is cut into fragments around those
+two fields; later decisions with the same answer are the cached fragments with their own date and
+facts spliced in. The result is byte for byte ``json.dumps(decision.to_dict(lang))`` (compact, as Flask
+renders it), which ``tests/webapp/test_render.py`` checks on every example of every rule set.
+
+A cached answer is only reused after checking that its outcome and reasons equal the decision's
+(elementwise identity in the table path, where answers are shared objects), so a stale or colliding
+entry can never be served. Caches belong to one loaded rule set and go with it on reload.
+
+``explain=compact`` (batches): the outcome, its kind and the reason codes only, for order systems that
+check thousands of items and look the texts up once (``GET /v1/rulesets/{id}``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from engine.explain import Decision, Reason
+from engine.memo import PerObject
+from engine.model import Lang, Outcome, RuleSet
+
+#: The fields of a decision's JSON that change per decision (in this order); all others depend only
+#: on the answer.
+PER_DECISION = ("as_of", "facts")
+#: Distinct answers cached per rule set and language; beyond this, answers are rendered afresh.
+MAX_CACHED_ANSWERS = 4096
+
+Explain = Literal["full", "compact"]
+EXPLAIN_LEVELS: tuple[Explain, ...] = ("full", "compact")
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
+def dumps(value: Any) -> str:
+    """JSON text as the API writes it: compact, UTF-8 characters as they are (Flask's settings)."""
+    return _ENCODER.encode(value)
+
+
+def compact_decision(decision: Decision) -> dict[str, Any]:
+    """``explain=compact``: the outcome, its kind and the reason codes."""
+    return {
+        "outcome": decision.outcome.id,
+        "kind": decision.outcome.kind.value,
+        "reasons": [r.code for r in decision.reasons],
+    }
+
+
+#: Stands in for a per-decision value while the static fragments are cut out of the full JSON; JSON
+#: escapes the NUL characters, so the quoted placeholder cannot occur inside any rendered text.
+_PLACEHOLDER = "\x00{}\x00"
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One answer's cached JSON: the compact decision, and the full one as fragments
+    ``head + as_of + middle + facts + tail`` (``None`` when it cannot be cut that way)."""
+
+    outcome: Outcome
+    reasons: tuple[Reason, ...]
+    compact: str
+    full: tuple[str, str, str] | None
+
+    @classmethod
+    def of(cls, decision: Decision, lang: Lang) -> _Answer:
+        return cls(decision.outcome, decision.reasons, dumps(compact_decision(decision)),
+                   _fragments(decision, lang))  # fmt: skip
+
+    def matches(self, decision: Decision) -> bool:
+        """Same outcome and reasons (elementwise identity first, as the table path shares them)."""
+        return (
+            self.outcome is decision.outcome or self.outcome == decision.outcome
+        ) and self.reasons == decision.reasons
+
+    def render(self, decision: Decision, lang: Lang) -> str:
+        if self.full is None:
+            return dumps(decision.to_dict(lang))
+        head, middle, tail = self.full
+        return f'{head}"{decision.as_of.isoformat()}"{middle}{decision.facts_json}{tail}'
+
+
+def _fragments(decision: Decision, lang: Lang) -> tuple[str, str, str] | None:
+    """The full JSON of ``decision`` cut around its per-decision fields, or ``None`` when the cut
+    does not reproduce the full JSON exactly."""
+    body = decision.to_dict(lang)
+    marked = dumps({k: _PLACEHOLDER.format(k) if k in PER_DECISION else v for k, v in body.items()})
+    try:
+        head, rest = marked.split(dumps(_PLACEHOLDER.format("as_of")))
+        middle, tail = rest.split(dumps(_PLACEHOLDER.format("facts")))
+    except ValueError:  # a field missing, repeated or out of order
+        return None
+    full = f'{head}"{decision.as_of.isoformat()}"{middle}{decision.facts_json}{tail}'
+    return (head, middle, tail) if full == dumps(body) else None
+
+
+class _AnswerCache:
+    """The answers seen for one loaded rule set, keyed by language, outcome and fired rules."""
+
+    def __init__(self, _ruleset: RuleSet) -> None:
+        self.answers: dict[tuple[Lang, str, tuple[str, ...]], _Answer] = {}
+
+    def answer(self, decision: Decision, lang: Lang) -> _Answer:
+        key = (lang, decision.outcome.id, decision.fired)
+        cached = self.answers.get(key)
+        if cached is not None and cached.matches(decision):
+            return cached
+        fresh = _Answer.of(decision, lang)
+        if cached is None and len(self.answers) < MAX_CACHED_ANSWERS:
+            self.answers[key] = fresh  # a key already taken by other reasons keeps its first answer
+        return fresh
+
+
+_caches = PerObject(_AnswerCache)
+
+
+def decision_json(decision: Decision, lang: Lang) -> str:
+    """``dumps(decision.to_dict(lang))``: the full decision, from the cached fragments of its answer."""
+    return _caches(decision.ruleset).answer(decision, lang).render(decision, lang)
+
+
+def compact_decision_json(decision: Decision) -> str:
+    """``dumps(compact_decision(decision))``, cached per answer."""
+    return _caches(decision.ruleset).answer(decision, "en").compact
