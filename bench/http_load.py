@@ -1,12 +1,28 @@
-"""HTTP throughput and latency: the production server under wrk, against a bare Flask endpoint.
+"""HTTP throughput and latency: the production server under load, against a bare Flask endpoint.
 
-    .venv/bin/python bench/http_load.py              # 3 runs of 10 s per endpoint and load
-    .venv/bin/python bench/http_load.py --runs 1
+    .venv/bin/python bench/http_load.py                  # 3 rounds of 10-second runs (~10 min)
+    .venv/bin/python bench/http_load.py --runs 1 --duration 5
 
-Both apps run as `make run` starts the service: gunicorn, 2 sync workers, on 127.0.0.1. wrk (Debian
-package; installed with apt-get when missing) drives each endpoint for bounded 10-second runs at full load
-(8 connections) and at a lighter load (1 connection, reported with the share of the full rate it reached),
-reporting requests/s and p50/p99. Medians over the runs; ratios against the bare endpoint of the same run.
+Every server runs as `make run` starts the service: gunicorn, 2 sync workers, on 127.0.0.1.
+
+* ``bare``: a bare Flask JSON endpoint (``bench/bare_app.py``), the baseline;
+* ``service``: the service with its defaults, the decision log on (SQLite, WAL, ``synchronous=NORMAL``;
+  the files are in a temporary folder instead of ``instance/`` so runs do not pile up there);
+* ``no log``: the same service with ``FLETS_AUDIT_URL=none``, to show what the log costs.
+
+wrk (Debian package; installed with apt-get when missing) drives each endpoint in bounded runs:
+
+* **max**: 8 connections, each sending its next request as soon as the answer arrives: the
+  requests/s are the maximum rate, with wrk's p50/p99 at that load;
+* **half**: 16 connections, each waiting a fixed delay (wrk's Lua ``delay()``) between an answer and
+  its next request, the delay chosen so that the 16 together send about half of the max rate (the
+  achieved rate is reported). Debian's wrk cannot pace an exact rate (``-R`` is wrk2) and a Python
+  pacer needed half a core of this 2-core machine at 2,000 requests/s, which skewed what it measured.
+  Latency runs from sending a request to its answer; a stalled connection sends nothing meanwhile, so
+  stalls are sampled by the other 15 connections only (wrk2 would count them for the requests they
+  delay).
+
+Medians over the rounds; ratios against the bare endpoint's max rate in the same run.
 """
 
 from __future__ import annotations
@@ -20,7 +36,9 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,26 +46,59 @@ from common import ROOT, git_revision, machine, median, table  # isort: skip
 
 VENV_BIN = ROOT / ".venv" / "bin"
 WORKERS = 2
-DURATION_S = 10
+CONNECTIONS = 8
+#: Connections of the half-rate runs; more of them make the integer-millisecond delay finer.
+PACED_CONNECTIONS = 16
 TV = {"prefecture": "tokyo", "district_in_area": "confirmed_inside", "line_kind": "ntt_flets",
       "line_item": "confirmed_eligible", "line_designation": "designated",
       "applicant_is_line_contractor": True}  # fmt: skip
 BATCH = 1_000
+EVALUATE = "/v1/rulesets/tv_application/evaluate"
+EVALUATE_BATCH = "/v1/rulesets/tv_application/evaluate-batch"
 
 
-def bodies() -> dict[str, tuple[str, str, dict[str, Any]]]:
-    """endpoint label → (app, path, JSON body)."""
-    batch_items = [{"facts": {**TV, "in_default_or_likely": i % 3 == 0}} for i in range(BATCH)]
+@dataclass(frozen=True)
+class Server:
+    target: str
+    port: int
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    label: str
+    server: str
+    path: str
+    body: dict[str, Any]
+    decisions: int  # per request (0: not a decision endpoint)
+
+
+def servers(log_folder: Path) -> dict[str, Server]:
     return {
-        "bare Flask JSON endpoint": ("bare", "/echo", {"facts": TV}),
-        "POST /v1/rulesets/tv_application/evaluate": (
-            "service", "/v1/rulesets/tv_application/evaluate", {"as_of": "2025-04-01", "facts": TV}),
-        f"POST …/evaluate-batch ({BATCH:,} items)": (
-            "service", "/v1/rulesets/tv_application/evaluate-batch",
-            {"as_of": "2025-04-01", "items": batch_items}),
-        "POST /v1/quotes": ("service", "/v1/quotes", {"as_of": "2025-04-01", "items": [
-            {"tariff": "tv_transport", "item": "monthly_fee", "params": {"month": "2025-01"}}]}),
+        "bare": Server("bare_app:create_app()", 18_081, {}),
+        "service": Server("webapp:create_app()", 18_082,
+                          {"FLETS_AUDIT_URL": str(log_folder / "decisions.sqlite3")}),
+        "no log": Server("webapp:create_app()", 18_083, {"FLETS_AUDIT_URL": "none"}),
     }  # fmt: skip
+
+
+def endpoints() -> list[Endpoint]:
+    batch = {"as_of": "2025-04-01",
+             "items": [{"facts": {**TV, "in_default_or_likely": i % 3 == 0}} for i in range(BATCH)]}  # fmt: skip
+    single = {"as_of": "2025-04-01", "facts": TV}
+    quote = {"as_of": "2025-04-01", "items": [
+        {"tariff": "tv_transport", "item": "monthly_fee", "params": {"month": "2025-01"}}]}  # fmt: skip
+    items = f"{BATCH:,} items"
+    return [
+        Endpoint("bare Flask JSON endpoint", "bare", "/echo", {"facts": TV}, 0),
+        Endpoint("evaluate", "service", EVALUATE, single, 1),
+        Endpoint("evaluate", "no log", EVALUATE, single, 1),
+        Endpoint(f"evaluate-batch, {items} (compact, default)", "service", EVALUATE_BATCH, batch, BATCH),
+        Endpoint(f"evaluate-batch, {items}, explain=full", "service", EVALUATE_BATCH + "?explain=full",
+                 batch, BATCH),
+        Endpoint(f"evaluate-batch, {items} (compact, default)", "no log", EVALUATE_BATCH, batch, BATCH),
+        Endpoint("quotes", "service", "/v1/quotes", quote, 0),
+    ]  # fmt: skip
 
 
 def ensure_wrk() -> str:
@@ -62,43 +113,53 @@ def ensure_wrk() -> str:
     return found
 
 
-def serve(app: str, port: int) -> subprocess.Popen[bytes]:
-    target = "webapp:create_app()" if app == "service" else "bare_app:create_app()"
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}
+def serve(name: str, server: Server) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", **server.env}
     process = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", target],
+        [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--bind",
+         f"127.0.0.1:{server.port}", "--log-level", "warning", server.target],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            urllib.request.urlopen(f"http://127.0.0.1:{server.port}/", timeout=1)
             return process
         except urllib.error.HTTPError:
             return process  # it answers (404/405 is fine)
         except OSError:
             time.sleep(0.5)
     process.kill()
-    raise SystemExit(f"{app} did not start on port {port}")
+    raise SystemExit(f"{name} did not start on port {server.port}")
 
 
-def check(port: int, path: str, body: dict[str, Any]) -> None:
+def check(url: str, body: bytes) -> None:
     """One request before timing: the endpoint must answer 200."""
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as response:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status == 200, response.status
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk_run(wrk: str, url: str, script: Path, connections: int) -> dict[str, float]:
+def wrk_script(folder: Path, name: str, body: bytes, delay_ms: int | None = None) -> Path:
+    script = folder / f"{name}.lua"
+    lines = ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"',
+             f"wrk.body = {json.dumps(body.decode())}"]  # fmt: skip
+    if delay_ms is not None:
+        lines.append(f"function delay() return {delay_ms} end")
+    script.write_text("\n".join(lines) + "\n")
+    return script
+
+
+def wrk_run(
+    wrk: str, url: str, script: Path, duration: float, connections: int = CONNECTIONS
+) -> dict[str, float]:
     out = subprocess.run(
-        [wrk, "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{DURATION_S}s",
-         "--latency", "-s", str(script), url],
-        capture_output=True, text=True, check=True, timeout=DURATION_S + 60,
+        [wrk, "-t", "2", "-c", str(connections), "-d", f"{duration:g}s", "--latency",
+         "-s", str(script), url],
+        capture_output=True, text=True, check=True, timeout=duration + 60,
     ).stdout  # fmt: skip
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     result = {"rps": rate}
@@ -111,55 +172,82 @@ def wrk_run(wrk: str, url: str, script: Path, connections: int) -> dict[str, flo
     return result
 
 
+def half_rate_delay(max_rps: float) -> int:
+    """Milliseconds each of the paced connections waits so that together they send about half of
+    ``max_rps``: a cycle is the delay plus the request's own time, about ``WORKERS / max_rps``."""
+    cycle_s = PACED_CONNECTIONS / (max_rps / 2)
+    return max(1, round((cycle_s - WORKERS / max_rps) * 1000))
+
+
+def measure(
+    wrk: str, url: str, body: bytes, folder: Path, name: str, duration: float
+) -> dict[str, float]:
+    """The max rate, then the latency at about half of it, one after the other."""
+    full = wrk_run(wrk, url, wrk_script(folder, name, body), duration)
+    delay = half_rate_delay(full["rps"])
+    half = wrk_run(wrk, url, wrk_script(folder, f"{name}-paced", body, delay), duration,
+                   PACED_CONNECTIONS)  # fmt: skip
+    return {"rps": full["rps"], "p50": full["p50"], "p99": full["p99"],
+            "half_rate": half["rps"], "half_share": half["rps"] / full["rps"],
+            "half_p50": half["p50"], "half_p99": half["p99"]}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--json", type=Path, help="also write every raw result here")
     args = parser.parse_args()
     wrk = ensure_wrk()
-    ports = {"bare": 18_081, "service": 18_082}
-    servers = {app: serve(app, port) for app, port in ports.items()}
-    results: dict[tuple[str, str], list[dict[str, float]]] = {}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            scripts = {}
-            for label, (app, path, body) in bodies().items():
-                check(ports[app], path, body)
-                script = Path(tmp) / f"{len(scripts)}.lua"
-                script.write_text(
-                    'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                    f"wrk.body = {json.dumps(json.dumps(body))}\n"
-                )
-                scripts[label] = (f"http://127.0.0.1:{ports[app]}{path}", script)
+    results: dict[int, list[dict[str, float]]] = {}
+    chosen = endpoints()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        planned = servers(folder)
+        running = {name: serve(name, server) for name, server in planned.items()}
+        try:
+            targets = []
+            for index, endpoint in enumerate(chosen):
+                body = json.dumps(endpoint.body).encode()
+                url = f"http://127.0.0.1:{planned[endpoint.server].port}{endpoint.path}"
+                check(url, body)
+                wrk_run(wrk, url, wrk_script(folder, str(index), body), 2)  # warm-up: both workers
+                targets.append((url, body))
             for _ in range(args.runs):
-                for label, (url, script) in scripts.items():
-                    for load, connections in (("full (8 conn.)", 8), ("light (1 conn.)", 1)):
-                        results.setdefault((label, load), []).append(
-                            wrk_run(wrk, url, script, connections)
-                        )
-    finally:
-        for process in servers.values():
-            process.send_signal(signal.SIGTERM)
-        for process in servers.values():
-            process.wait(timeout=30)
-    med = {
-        k: {m: median([r[m] for r in v]) for m in ("rps", "p50", "p99")} for k, v in results.items()
-    }
-    bare_full = med[("bare Flask JSON endpoint", "full (8 conn.)")]["rps"]
+                for index, (url, body) in enumerate(targets):
+                    results.setdefault(index, []).append(
+                        measure(wrk, url, body, folder, str(index), args.duration)
+                    )
+        finally:
+            for process in running.values():
+                process.send_signal(signal.SIGTERM)
+            for process in running.values():
+                process.wait(timeout=30)
+    if args.json:
+        args.json.write_text(json.dumps({chosen[i].label + " @ " + chosen[i].server: r
+                                         for i, r in results.items()}, indent=1))  # fmt: skip
+    report(chosen, results, args)
+
+
+def report(
+    chosen: list[Endpoint], results: dict[int, list[dict[str, float]]], args: argparse.Namespace
+) -> None:
+    med = {i: {k: median([r[k] for r in runs]) for k in runs[0]} for i, runs in results.items()}
+    bare = med[0]["rps"]
     rows = []
-    for (label, load), m in med.items():
-        full = med[(label, "full (8 conn.)")]["rps"]
-        decisions = (
-            m["rps"] * BATCH if "batch" in label else m["rps"] if "evaluate" in label else None
-        )
+    for index, endpoint in enumerate(chosen):
+        m = med[index]
         rows.append([
-            label, load, m["rps"], f"{m['rps'] / bare_full:.0%}",
-            f"{m['rps'] / full:.0%}", m["p50"], m["p99"],
-            f"{decisions:,.0f}" if decisions is not None else "—",
+            endpoint.label, endpoint.server, m["rps"], f"{m['rps'] / bare:.0%}", m["p50"], m["p99"],
+            m["half_rate"], f"{m['half_share']:.0%}", m["half_p50"], m["half_p99"],
+            f"{m['rps'] * endpoint.decisions:,.0f}" if endpoint.decisions else "—",
         ])  # fmt: skip
     print(f"machine: {machine()}\nrevision: {git_revision()}; gunicorn {WORKERS} sync workers; "
-          f"wrk {DURATION_S} s runs, median of {args.runs}\n")  # fmt: skip
-    print(table(["endpoint", "load", "requests/s", "vs bare (full)", "of own full rate",
-                 "p50 ms", "p99 ms", "decisions/s"], rows))  # fmt: skip
+          f"max: wrk {CONNECTIONS} connections; half: {PACED_CONNECTIONS} paced connections; "
+          f"{args.duration:g} s runs, median of {args.runs}\n")  # fmt: skip
+    print(table(["endpoint", "server", "max requests/s", "vs bare", "p50 ms (max)", "p99 ms (max)",
+                 "half: requests/s", "half: of max", "half: p50 ms", "half: p99 ms",
+                 "decisions/s (max)"], rows))  # fmt: skip
 
 
 if __name__ == "__main__":

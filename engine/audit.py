@@ -3,7 +3,8 @@
 A record holds the request id, the time, the rule set id and version, the facts (with facts declared
 ``personal: true`` masked), the outcome and the reason codes. Two stores share one interface:
 
-* :class:`SQLiteDecisionLog` (the default): an embedded file in WAL mode. Each append is its own
+* :class:`SQLiteDecisionLog` (the default): embedded files in WAL mode, one per writing process
+  (``decisions.sqlite3``, ``decisions.1.sqlite3`` …), queried together. Each append is its own
   transaction, committed before :meth:`~DecisionLog.append` returns, so an acknowledged decision survives
   a crash of the server process (``kill -9``). ``synchronous=NORMAL`` is the default: in WAL mode a
   commit is then in the operating system's hands before the call returns (process crashes lose
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import heapq
 import json
 import logging
 import os
@@ -27,7 +29,6 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -292,7 +293,6 @@ class _Checkpointer:
         self.path = path
         self.synchronous = synchronous
         self.interval = interval
-        self.pid = os.getpid()  # a forked child must start its own thread
         self.dirty = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -322,15 +322,20 @@ class _Checkpointer:
 
 
 class SQLiteDecisionLog:
-    """The decision log in one SQLite file (WAL); safe for threads and for several processes.
+    """The decision log in SQLite (WAL): one file per writing process, read together.
 
-    Each thread gets its own connection (sqlite3 connections must not be shared between threads).
-    Writers take turns on an exclusive ``flock`` of ``<file>.lock`` (and a thread lock within the
-    process) around each write transaction. Without it, two gunicorn workers committing at the same
-    moment meet SQLite's busy handler, which polls by sleeping whole milliseconds (1, 2, 5, 10 ms …)
-    and made the server's p99 latency tens of milliseconds; the kernel wakes a ``flock`` waiter as
-    soon as the holder is done. SQLite's own locking still guards against writers that do not take the
-    lock (``busy_timeout``), and the kernel releases a dead process's ``flock``.
+    SQLite lets one process write a file at a time. When the server's gunicorn workers shared one
+    file, a worker committing while another did met SQLite's busy handler (which polls by sleeping
+    1, 2, 5, 10 … ms), and every commit by one worker emptied the other's page cache: the log capped
+    the whole server at about a third of its speed and gave it p99 latencies of tens of ms. So each
+    writing process claims a *shard*: the first of ``decisions.sqlite3``, ``decisions.1.sqlite3``,
+    ``decisions.2.sqlite3`` … whose ``<file>.lock`` it can ``flock`` without waiting, held until it
+    closes the log or dies (the kernel then releases it, and a later process reuses the shard). A
+    process with no competitor, like the CLI or a single worker, writes the first file, as before.
+
+    Queries read every shard and merge the records by time (each shard in its own order of commits).
+    Each thread gets its own connection (sqlite3 connections must not be shared between threads);
+    threads of one process take turns writing.
     """
 
     def __init__(self, path: Path, synchronous: str = "normal", busy_timeout_ms: int = 10_000):
@@ -342,36 +347,58 @@ class SQLiteDecisionLog:
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _connections and the claim
+        self._write_lock = threading.Lock()  # one writing thread at a time
+        self._shard: _Shard | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock()
-        self._lock_file = open(path.with_name(path.name + ".lock"), "a+b")  # noqa: SIM115 - closed in close()
-        self._checkpointer: _Checkpointer | None = None
-        with self._writing():
-            self._connection().executescript(_SQLITE_SCHEMA)
+        first = self._connect(path)
+        try:
+            first.executescript(_SQLITE_SCHEMA)
+        finally:
+            first.close()
+
+    def shard_paths(self) -> list[Path]:
+        """Every shard file of this log that exists, the first one first."""
+        numbered = []
+        for candidate in self.path.parent.glob(f"{self.path.stem}.*{self.path.suffix}"):
+            middle = candidate.name[
+                len(self.path.stem) + 1 : len(candidate.name) - len(self.path.suffix)
+            ]
+            if middle.isdigit() and candidate.name == _shard_path(self.path, int(middle)).name:
+                numbered.append((int(middle), candidate))
+        return [self.path, *(p for _, p in sorted(numbered))]
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+        return connection
+
+    def _claimed(self) -> _Shard:
+        """This process's shard, claimed on its first write (again in a forked child)."""
+        shard = self._shard
+        if shard is None or shard.pid != os.getpid():
+            with self._lock:
+                shard = self._shard
+                if shard is None or shard.pid != os.getpid():
+                    shard = _Shard.claim(self.path, self.synchronous)
+                    self._shard = shard
+                    self._local = threading.local()  # connections belong to the shard
+        return shard
 
     def _connection(self) -> sqlite3.Connection:
+        """This thread's connection to this process's shard."""
+        shard = self._claimed()
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+            connection = self._connect(shard.path)
+            connection.executescript(_SQLITE_SCHEMA)
             connection.execute("PRAGMA wal_autocheckpoint = 0")  # see _Checkpointer
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
         return connection
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Hold the writer's turn: this process's lock, then the file lock shared with other processes."""
-        with self._write_lock:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def append(self, records: Sequence[DecisionRecord]) -> None:
         """Insert ``records`` in one transaction, committed (durably, see module doc) on return.
@@ -386,16 +413,16 @@ class SQLiteDecisionLog:
             if isinstance(records, DecisionBatch)
             else [_sqlite_row(r) for r in records]
         )
-        connection = self._connection()
         try:
-            with self._writing():
+            connection = self._connection()
+            with self._write_lock:
                 if len(rows) == 1:
                     connection.execute(_SQLITE_INSERT, rows[0])
                 else:
                     self._insert_many(connection, rows)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise AuditError(f"cannot write the decision log ({exc})") from None
-        self._wrote()
+        self._claimed().checkpointer.dirty.set()
 
     @staticmethod
     def _insert_many(connection: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
@@ -407,33 +434,71 @@ class SQLiteDecisionLog:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
 
-    def _wrote(self) -> None:
-        """Tell this process's checkpointer there is WAL to copy (starting it on first use)."""
-        checkpointer = self._checkpointer
-        if checkpointer is None or checkpointer.pid != os.getpid():
-            with self._lock:
-                checkpointer = self._checkpointer
-                if checkpointer is None or checkpointer.pid != os.getpid():
-                    checkpointer = _Checkpointer(self.path, self.synchronous)
-                    self._checkpointer = checkpointer
-        checkpointer.dirty.set()
-
     def query(self, query: Query) -> list[DecisionRecord]:
+        """Matching records of every shard, merged by time (a shard's own records in commit order)."""
         sql, values = _select(query, "?")
         plain = [v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for v in values]
-        rows = self._connection().execute(sql, plain).fetchall()
-        return [_record_from_row(row) for row in rows]
+        found: list[list[DecisionRecord]] = []
+        for path in self.shard_paths():
+            connection = sqlite3.connect(path, isolation_level=None)
+            try:
+                connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+                rows = connection.execute(sql, plain).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    continue  # a shard whose writer has not created its table yet
+                raise
+            finally:
+                connection.close()
+            found.append([_record_from_row(row) for row in rows])
+        merged = list(heapq.merge(*found, key=lambda record: record.decided_at))
+        return merged if query.limit is None else merged[: query.limit]
 
     def close(self) -> None:
         with self._lock:
             for connection in self._connections:
                 connection.close()
             self._connections.clear()
+            shard, self._shard = self._shard, None
         self._local = threading.local()
-        checkpointer, self._checkpointer = self._checkpointer, None
-        if checkpointer is not None and checkpointer.pid == os.getpid():
-            checkpointer.stop()
-        self._lock_file.close()
+        if shard is not None and shard.pid == os.getpid():
+            shard.release()
+
+
+def _shard_path(path: Path, number: int) -> Path:
+    """Shard 0 is the log's own file; shard n is ``<stem>.<n><suffix>`` next to it."""
+    return path if number == 0 else path.with_name(f"{path.stem}.{number}{path.suffix}")
+
+
+#: A process looks no further than this many shards for a free one (a bound, not a target).
+MAX_SHARDS = 256
+
+
+class _Shard:
+    """The shard file a process writes, the ``flock`` that reserves it, and its checkpointer."""
+
+    def __init__(self, path: Path, lock_file: Any, synchronous: str) -> None:
+        self.path = path
+        self.pid = os.getpid()
+        self._lock_file = lock_file
+        self.checkpointer = _Checkpointer(path, synchronous)
+
+    @classmethod
+    def claim(cls, path: Path, synchronous: str) -> _Shard:
+        for number in range(MAX_SHARDS):
+            shard_path = _shard_path(path, number)
+            lock_file = open(shard_path.with_name(shard_path.name + ".lock"), "a+b")  # noqa: SIM115
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock_file.close()  # another process writes this shard
+                continue
+            return cls(shard_path, lock_file, synchronous)
+        raise AuditError(f"no free decision log shard next to {path} (all {MAX_SHARDS} in use)")
+
+    def release(self) -> None:
+        self.checkpointer.stop()
+        self._lock_file.close()  # closing the file releases the flock
 
 
 _SQLITE_INSERT = _insert("?")

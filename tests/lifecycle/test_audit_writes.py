@@ -18,6 +18,7 @@ from engine import Rulebook, load_rulebook
 from engine.audit import (
     MASK,
     DecisionBatch,
+    DecisionRecord,
     Query,
     SQLiteDecisionLog,
     _sqlite_row,
@@ -81,18 +82,49 @@ log.close()
 """
 
 
-def test_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+def test_processes_writing_at_once_each_write_a_shard_and_lose_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    open_decision_log(url).close()
+    holder = open_decision_log(url)  # holds the first shard while the others write
+    holder.append([_record("holder", datetime(2020, 1, 1, tzinfo=UTC))])
     writers = [
         subprocess.Popen([sys.executable, "-c", _WRITER, url, f"p{i}", "300"], cwd=PROJECT_ROOT)
         for i in range(3)
     ]
     assert [w.wait(timeout=120) for w in writers] == [0, 0, 0]
-    with sqlite3.connect(tmp_path / "shared.db") as connection:
-        ids = {row[0] for row in connection.execute("SELECT request_id FROM decisions")}
-    assert ids == {f"p{i}-{n}" for i in range(3) for n in range(300)}
-    assert (tmp_path / "shared.db.lock").exists()
+    records = holder.query(Query(limit=None))
+    holder.close()
+    assert {r.request_id for r in records} == {"holder"} | {
+        f"p{i}-{n}" for i in range(3) for n in range(300)
+    }
+    assert records[0].request_id == "holder"  # merged by time across shards
+    assert [r.decided_at for r in records] == sorted(r.decided_at for r in records)
+    shards = sorted(p.name for p in tmp_path.glob("shared*.db"))
+    assert shards[0] == "shared.1.db" and "shared.db" in shards
+    with sqlite3.connect(tmp_path / "shared.db") as connection:  # the holder's shard: its row only
+        assert connection.execute("SELECT request_id FROM decisions").fetchall() == [("holder",)]
+
+
+def _record(request_id: str, at: datetime) -> DecisionRecord:
+    return DecisionRecord(request_id, 0, at, "r", "1", at.date(), "ok", "positive", ("a",), {})
+
+
+def test_a_closed_log_frees_its_shard_and_queries_merge_and_limit(tmp_path: Path) -> None:
+    first, second = (SQLiteDecisionLog(tmp_path / "log.db") for _ in range(2))
+    base = datetime(2025, 4, 1, tzinfo=UTC)
+    first.append([_record("a", base)])
+    second.append([_record("b", base.replace(hour=1))])  # the same process, another log object
+    first.append([_record("c", base.replace(hour=2))])
+    assert second._claimed().path.name == "log.1.db"
+    assert [r.request_id for r in second.query(Query())] == ["a", "b", "c"]
+    assert [r.request_id for r in first.query(Query(limit=2))] == ["a", "b"]
+    assert [r.request_id for r in first.query(Query(since=base.replace(hour=1)))] == ["b", "c"]
+    first.close()
+    third = SQLiteDecisionLog(tmp_path / "log.db")
+    third.append([_record("d", base.replace(hour=3))])
+    assert third._claimed().path.name == "log.db"  # the first shard was free again
+    assert [r.request_id for r in third.query(Query())] == ["a", "b", "c", "d"]
+    second.close()
+    third.close()
 
 
 def _checkpointers() -> list[threading.Thread]:
@@ -114,9 +146,9 @@ def test_checkpoints_run_in_the_background_and_stop_with_the_log(
 ) -> None:
     before = len(_checkpointers())
     log = SQLiteDecisionLog(tmp_path / "log.db")
-    assert log._connection().execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
     assert len(_checkpointers()) == before  # nothing written yet: no thread
     log_decisions(log, [book.decide("plan_change", f) for f in FACT_SETS], "r")
+    assert log._connection().execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
     assert len(_checkpointers()) == before + 1
     deadline = time.monotonic() + 20
     while _rows_in_database_file(tmp_path / "log.db", tmp_path / "copy.db") < 3:

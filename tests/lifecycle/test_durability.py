@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from engine.audit import Query, open_decision_log
 from engine.paths import PROJECT_ROOT
 
 FACTS = {"plan": "family", "users": 3}
@@ -89,7 +89,10 @@ def test_every_acknowledged_decision_survives_kill_9(
     for thread in threads:
         thread.join()
     assert len(acknowledged) >= 200
-    with sqlite3.connect(database) as connection:
-        logged = {row[0] for row in connection.execute("SELECT request_id FROM decisions")}
+    log = open_decision_log(str(database))  # every worker's shard of the log
+    try:
+        logged = {record.request_id for record in log.query(Query(limit=None))}
+    finally:
+        log.close()
     missing = sorted(set(acknowledged) - logged)
     assert missing == []
