@@ -490,7 +490,8 @@ class DecisionTable:
     """One Decider's fast path: the shared plan plus this decider's explanations of answers.
 
     A mask of fired rules becomes a Decision without re-running the hit policy per request: for
-    ``first_match`` the answer is the Decider's explanation of the first fired rule alone; for
+    ``first_match`` the answer is the Decider's explanation of the first fired rule (every fired rule
+    still listed in ``fired``); for
     ``collect`` it is the Decider's per-rule reasons in file order and its outcome for the set of
     outcomes present. Both are the documented hit policies of ``evaluate.combine``; at load the composed
     answers are checked against the Decider's explanation on every single rule, every pair and
@@ -552,7 +553,15 @@ class DecisionTable:
         return next(i for i, o in enumerate(self.ruleset.outcomes) if o.id == outcome_id)
 
     def _first_match(self, mask: int) -> Answer:
-        return self._first[mask & -mask] if mask else self._default
+        # The first fired row decides and is the reason; every fired row is still reported (as live).
+        if not mask:
+            return self._default
+        outcome, reasons, _ = self._first[mask & -mask]
+        ids: tuple[str, ...] = ()
+        for entries in self._chunks:
+            ids += entries[mask & 0xFF][1]
+            mask >>= CHUNK_BITS
+        return (outcome, reasons, ids)
 
     def _collect(self, mask: int) -> Answer:
         if not mask:
