@@ -30,13 +30,15 @@ check-rules: setup
 
 # The browser test drives Debian's chromium (Playwright's own browser download does not work offline).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Non-interactive: CI has no terminal to answer package configuration questions.
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 browser-deps:
-	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
-	fc-list :lang=ja 2>/dev/null | grep -q . || ($(SUDO) apt-get update && $(SUDO) apt-get install -y fonts-ipafont-gothic)
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(APT_INSTALL) chromium)
+	fc-list :lang=ja 2>/dev/null | grep -q . || ($(SUDO) apt-get update && $(APT_INSTALL) fonts-ipafont-gothic)
 
 # The decision-log tests start a throwaway PostgreSQL server from Debian's package (tests/lifecycle).
 postgres:
-	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ($(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ($(SUDO) apt-get update && $(APT_INSTALL) postgresql)
 
 unit: setup browser-deps postgres
 	$(BIN)/pytest
