@@ -17,7 +17,12 @@ def read_json_argument(value: str) -> Any:
         text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
     else:
         text = value
-    return json.loads(text)
+    parsed = json.loads(text)
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a string holds an unpaired UTF-16 surrogate escape") from None
+    return parsed
 
 
 def iso_date(value: str) -> date:

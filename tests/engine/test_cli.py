@@ -90,3 +90,11 @@ def test_decide_rejects_malformed_json(
 ) -> None:
     assert main(["decide", "sample_refusals", "--facts", "{oops", "--rules", str(sample_path)]) == 2
     assert "--facts: cannot read JSON" in capsys.readouterr().err
+
+
+def test_decide_rejects_unpaired_surrogates_instead_of_crashing(
+    sample_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    facts = '{"contractor": true, "units": 6, "prefecture": "\\ud800"}'
+    assert main(["decide", "sample_refusals", "--facts", facts, "--rules", str(sample_path)]) == 2
+    assert "unpaired UTF-16 surrogate" in capsys.readouterr().err
