@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
@@ -382,19 +382,38 @@ def _stage_readings(checker: _Checker, top: MarkedDict, draft: _Draft) -> None:
             draft.readings[rid] = Reading(rid, cite, passage, chosen, other)
 
 
+def _named_entries(
+    checker: _Checker,
+    section: MarkedDict | None,
+    section_name: str,
+    keys: Mapping[str, bool],
+    declared: set[str] | None = None,
+) -> Iterator[tuple[str, MarkedDict, SourceLocation, str]]:
+    """Each well-formed ``name: {...}`` entry of a section (facts, outcomes, parameters).
+
+    Yields the name, the entry, where it is written and its field path; a bad name, a non-mapping or
+    unknown/missing keys are recorded and the entry skipped. Every name, good or bad, goes into
+    ``declared`` so later references to it do not repeat the error.
+    """
+    for key, raw in (section or {}).items():
+        path = f"{section_name}.{key}"
+        where = section.where(key) if section is not None else SourceLocation(checker.file)
+        if declared is not None:
+            declared.add(str(key))
+        name = checker.identifier(key, where, path)
+        entry = checker.mapping(raw, where, path)
+        if name is None or entry is None or not checker.known_keys(entry, keys, path):
+            continue
+        yield name, entry, where, path
+
+
 def _stage_parameters(checker: _Checker, top: MarkedDict, draft: _Draft) -> None:
     if top.get("parameters") is None:
         return
     params = checker.mapping(top["parameters"], top.where("parameters"), "parameters")
     keys = {"type": True, "value": True, "provenance": True, "label": True, "note": False,
             "cite": False}  # fmt: skip
-    for name, raw in (params or {}).items():
-        path = f"parameters.{name}"
-        where = params.where(name) if params else top.location
-        pname = checker.identifier(name, where, path)
-        entry = checker.mapping(raw, where, path)
-        if pname is None or entry is None or not checker.known_keys(entry, keys, path):
-            continue
+    for pname, entry, where, path in _named_entries(checker, params, "parameters", keys):
         ptype = _fact_type(checker, entry, path)
         provenance = checker.choice(
             entry["provenance"], PROVENANCES, entry.where("provenance"), f"{path}.provenance"
@@ -478,14 +497,9 @@ def _stage_facts(checker: _Checker, top: MarkedDict, draft: _Draft) -> None:
     facts = checker.mapping(top.get("facts"), top.where("facts"), "facts")
     keys = {"type": True, "label": True, "help": False, "values": False, "required": False,
             "default": False, "min": False, "max": False, "personal": False}  # fmt: skip
-    for name, raw in (facts or {}).items():
-        path = f"facts.{name}"
-        where = facts.where(name) if facts else top.location
-        fname = checker.identifier(name, where, path)
-        draft.declared_facts.add(str(name))
-        entry = checker.mapping(raw, where, path)
-        if fname is None or entry is None or not checker.known_keys(entry, keys, path):
-            continue
+    for fname, entry, where, path in _named_entries(
+        checker, facts, "facts", keys, draft.declared_facts
+    ):
         spec = _fact_spec(checker, fname, entry, where, path)
         if spec is not None:
             draft.facts[fname] = spec
@@ -607,14 +621,9 @@ def _bounds(
 def _stage_outcomes(checker: _Checker, top: MarkedDict, draft: _Draft) -> None:
     outcomes = checker.mapping(top.get("outcomes"), top.where("outcomes"), "outcomes")
     keys = {"kind": True, "label": True, "consequences": False, "gap": False}
-    for name, raw in (outcomes or {}).items():
-        path = f"outcomes.{name}"
-        where = outcomes.where(name) if outcomes else top.location
-        oid = checker.identifier(name, where, path)
-        draft.declared_outcomes.add(str(name))
-        entry = checker.mapping(raw, where, path)
-        if oid is None or entry is None or not checker.known_keys(entry, keys, path):
-            continue
+    for oid, entry, _, path in _named_entries(
+        checker, outcomes, "outcomes", keys, draft.declared_outcomes
+    ):
         outcome = _outcome(checker, oid, entry, path)
         if outcome is not None:
             draft.outcomes[oid] = outcome
