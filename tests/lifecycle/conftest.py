@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from engine import Rulebook, load_rulebook
+
 #: A first-match decision table over an enum, an int with bounds and a bool. Tests append rows.
 TABLE_HEAD = """\
 ruleset: plan_change
@@ -208,3 +210,23 @@ def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def free_tcp_port() -> int:
     return free_port()
+
+
+#: A small first-match table the decision-log tests decide with.
+AUDIT_ROWS = (("family_any", "{plan: family}", "allowed"),
+              ("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "refused"))  # fmt: skip
+
+
+@pytest.fixture
+def audit_rules(write_table: Callable[..., Path], rules_folder: Path) -> Path:
+    """The rules folder holding the :data:`AUDIT_ROWS` table."""
+    write_table(rows=AUDIT_ROWS)
+    return rules_folder
+
+
+@pytest.fixture
+def book(audit_rules: Path) -> Iterator[Rulebook]:
+    """A rulebook holding the :data:`AUDIT_ROWS` table."""
+    rulebook = load_rulebook(audit_rules)
+    yield rulebook
+    rulebook.close()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from engine import Rulebook, load_rulebook
+from engine import Rulebook
 from engine.audit import (
     MASK,
     AuditError,
@@ -24,16 +24,6 @@ from engine.cli import main
 from webapp import create_app
 
 TOKEN = "admin-token"
-ROWS = (("family_any", "{plan: family}", "allowed"),
-        ("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "refused"))  # fmt: skip
-
-
-@pytest.fixture
-def book(write_table: Callable[..., Path], rules_folder: Path) -> Iterator[Rulebook]:
-    write_table(rows=ROWS)
-    rulebook = load_rulebook(rules_folder)
-    yield rulebook
-    rulebook.close()
 
 
 def test_round_trip_with_personal_facts_masked(book: Rulebook, log_url: str) -> None:
@@ -84,9 +74,8 @@ def test_unknown_log_url_is_refused() -> None:
 
 
 @pytest.fixture
-def app(write_table: Callable[..., Path], rules_folder: Path, log_url: str, tmp_path: Path) -> Iterator[Flask]:  # fmt: skip
-    write_table(rows=ROWS)
-    application = create_app({"TESTING": True, "RULES_DIR": str(rules_folder), "AUDIT_URL": log_url,
+def app(audit_rules: Path, log_url: str, tmp_path: Path) -> Iterator[Flask]:
+    application = create_app({"TESTING": True, "RULES_DIR": str(audit_rules), "AUDIT_URL": log_url,
                               "ADMIN_TOKEN": TOKEN, "LOG_LEVEL": "CRITICAL",
                               "TARIFFS_DIR": str(tmp_path / "none")})  # fmt: skip
     yield application

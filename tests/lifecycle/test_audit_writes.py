@@ -8,13 +8,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from engine import Rulebook, load_rulebook
+from engine import Rulebook
 from engine.audit import (
     MASK,
     DecisionBatch,
@@ -27,21 +24,11 @@ from engine.audit import (
 )
 from engine.paths import PROJECT_ROOT
 
-ROWS = (("family_any", "{plan: family}", "allowed"),
-        ("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "refused"))  # fmt: skip
 FACT_SETS = (
     {"plan": "family", "users": 3, "customer_name": '山田 "太郎"'},
     {"plan": "basic", "users": 1},
     {"plan": "business", "users": 7, "migrated": True},
 )
-
-
-@pytest.fixture
-def book(write_table: Callable[..., Path], rules_folder: Path) -> Iterator[Rulebook]:
-    write_table(rows=ROWS)
-    rulebook = load_rulebook(rules_folder)
-    yield rulebook
-    rulebook.close()
 
 
 def test_rows_rendered_from_decisions_equal_rows_of_records(book: Rulebook) -> None:
