@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 from .errors import EngineError
 from .explain import Decision
 from .facts import facts_json_text, facts_to_json
+from .jsontext import dumps_facts, dumps_strings
 from .memo import PerObject
 from .model import RuleSet
 from .paths import PROJECT_ROOT
@@ -196,11 +197,8 @@ class DecisionBatch(Sequence[DecisionRecord]):
         ]  # fmt: skip
 
 
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-
-
-def _codes_json(codes: Sequence[str]) -> str:
-    return _COMPACT.encode(codes)
+def _codes_json(codes: list[str] | tuple[str, ...]) -> str:
+    return dumps_strings(codes)
 
 
 class DecisionLog(Protocol):
@@ -515,7 +513,7 @@ def _sqlite_row(record: DecisionRecord) -> tuple[object, ...]:
         record.outcome,
         record.kind,
         _codes_json(list(record.reasons)),
-        _COMPACT.encode(record.facts),
+        dumps_facts(record.facts),
     )
 
 

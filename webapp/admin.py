@@ -29,7 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, has_request_context, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from engine.audit import (
     DEFAULT_QUERY_LIMIT,
@@ -49,6 +49,7 @@ from engine.model import Text
 from engine.paths import rules_dir, tariffs_dir
 from engine.reload import Bundle, EngineHolder, FolderWatcher, Lease, load_bundle
 
+from .observability import current_request_id
 from .problems import PROBLEM_TYPES, Problem, ProblemType, problem_response
 
 ENGINE_KEY = "flets.engine"
@@ -107,8 +108,7 @@ def init_app(app: Flask) -> None:
 
 def _observer(audit: DecisionLog) -> Any:
     def record(decisions: list[Decision]) -> None:
-        request_id = g.get("request_id") if has_request_context() else None
-        log_decisions(audit, decisions, request_id or uuid.uuid4().hex)
+        log_decisions(audit, decisions, current_request_id() or uuid.uuid4().hex)
 
     return record
 
@@ -146,21 +146,26 @@ def _audit_failed(exc: AuditError) -> Response:
 # --- authentication --------------------------------------------------------------------------------
 
 
-def _bearer() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, else ``None``."""
+    scheme, _, token = (header or "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def token_matches(given: str, expected: str | None) -> bool:
+    """Constant-time comparison; nothing matches when no token is configured."""
+    return bool(expected) and hmac.compare_digest(given.encode(), str(expected).encode())
 
 
 def require_token(expected: str | None, what: str) -> None:
     """401 without a bearer token, 403 with a wrong one or when no token is configured."""
-    given = _bearer()
+    given = bearer_token(request.headers.get("Authorization"))
     if given is None:
         raise Problem(
             "unauthorized",
             Text(f"{what}には Bearer トークンが必要です。", f"{what} needs a bearer token."),
         )
-    if not expected or not hmac.compare_digest(given.encode(), str(expected).encode()):
+    if not token_matches(given, expected):
         raise Problem("forbidden", Text("トークンが正しくありません。", "The token is not valid."))
 
 

@@ -11,23 +11,22 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from engine import Decision, FactsError, Rulebook, today_in_tokyo
+from engine import Rulebook, today_in_tokyo
 from engine.model import Lang, RuleSet, Text
 
 from . import orders
+from .decisions import batch_json, decide_batch, decide_one, one_json
 from .describe import ruleset_detail, ruleset_summary
 from .extensions import get_rulebook
 from .i18n import api_lang
 from .inputs import query_date, read_json
-from .problems import Problem, flatten_messages, invalid_fields, prefixed
-from .render import EXPLAIN_LEVELS, Explain, compact_decision_json, decision_json, dumps
+from .problems import Problem, invalid_fields
+from .render import EXPLAIN_LEVELS, Explain
 from .schemas import (
-    BATCH_ITEM,
     BATCH_REQUEST,
     EVALUATE_REQUEST,
     OrderRequestSchema,
     QuoteRequestSchema,
-    is_plain_batch_item,
     load_or_problem,
     quick_batch_request,
     quick_evaluate_request,
@@ -80,53 +79,45 @@ def evaluate(ruleset_id: str) -> Response:
     book = get_rulebook()
     book.versions(ruleset_id)  # unknown rule set → 404 before looking at the body
     data = read_json()
-    body = quick_evaluate_request(data) or load_or_problem(EVALUATE_REQUEST, data)
-    decision = book.decide(ruleset_id, body["facts"], body["as_of"])
+    envelope = quick_evaluate_request(data) or load_or_problem(EVALUATE_REQUEST, data)
+    decision = decide_one(book, ruleset_id, envelope)
     lang = api_lang()
-    return json_text_response(decision_json(decision, lang), lang)
+    return json_text_response(one_json(decision, lang), lang)
 
 
-def _check_batch_size(data: Any) -> None:
-    limit: int = current_app.config["MAX_BATCH_ITEMS"]
+def check_batch_size(data: Any, limit: int) -> bool:
+    """Whether ``data`` holds a list of ``items`` within ``limit`` (or no list at all)."""
     items = data.get("items") if isinstance(data, dict) else None
-    if isinstance(items, list) and len(items) > limit:
+    return not isinstance(items, list) or len(items) <= limit
+
+
+def _require_batch_size(data: Any) -> None:
+    limit: int = current_app.config["MAX_BATCH_ITEMS"]
+    if not check_batch_size(data, limit):
         raise Problem(
             "batch-too-large",
             Text(
-                f"1回のバッチは {limit} 件までです（{len(items)} 件）。",
-                f"A batch may hold at most {limit} items ({len(items)} sent).",
+                f"1回のバッチは {limit} 件までです（{len(data['items'])} 件）。",
+                f"A batch may hold at most {limit} items ({len(data['items'])} sent).",
             ),  # fmt: skip
             extra={"limit": limit},
         )
 
 
-def _item_facts(items: list[Any]) -> tuple[list[Any], dict[int, dict[str, list[str]]]]:
-    """Each item's facts, and the envelope errors of the items that are not ``{"facts": {...}}``."""
-    facts: list[Any] = []
-    errors: dict[int, dict[str, list[str]]] = {}
-    for index, item in enumerate(items):
-        if is_plain_batch_item(item):
-            facts.append(item["facts"])
-            continue
-        found = (
-            BATCH_ITEM.validate(item)
-            if isinstance(item, dict)
-            else {"_schema": ["Invalid input type."]}
-        )
-        if found:
-            errors[index] = flatten_messages(found)
-        else:
-            facts.append(item["facts"])
-    return facts, errors
+def explain_level(raw: str) -> Explain | None:
+    """The ``?explain=`` value as a level, ``None`` when it names none."""
+    for level in EXPLAIN_LEVELS:
+        if raw == level:
+            return level
+    return None
 
 
 def _explain_level() -> Explain:
     """``?explain=compact`` (the default for batches) or ``full``; anything else is a 422 naming it."""
-    raw = request.args.get("explain", "compact")
-    for level in EXPLAIN_LEVELS:
-        if raw == level:
-            return level
-    raise invalid_fields({"explain": [f"Must be one of: {', '.join(EXPLAIN_LEVELS)}."]})
+    level = explain_level(request.args.get("explain", "compact"))
+    if level is None:
+        raise invalid_fields({"explain": [f"Must be one of: {', '.join(EXPLAIN_LEVELS)}."]})
+    return level
 
 
 @bp.post("/rulesets/<ruleset_id>/evaluate-batch")
@@ -135,44 +126,11 @@ def evaluate_batch(ruleset_id: str) -> Response:
     book.versions(ruleset_id)
     explain = _explain_level()
     data = read_json()
-    _check_batch_size(data)
-    body = quick_batch_request(data) or load_or_problem(BATCH_REQUEST, data)
-    day = body["as_of"] or today_in_tokyo()
-    rs = book.select(ruleset_id, day)
-    facts, envelope_errors = _item_facts(body["items"])
-    decided = iter(book.decide_batch(ruleset_id, facts, day))
+    _require_batch_size(data)
+    envelope = quick_batch_request(data) or load_or_problem(BATCH_REQUEST, data)
+    outcome = decide_batch(book, ruleset_id, envelope)
     lang = api_lang()
-    results: list[str] = []
-    failed = 0
-    for index in range(len(body["items"])):
-        outcome = None if index in envelope_errors else next(decided)
-        ok, result = _batch_result(index, outcome, envelope_errors.get(index), lang, explain)
-        failed += not ok
-        results.append(result)
-    head = dumps({"ruleset": rs.id, "version": rs.version, "as_of": day.isoformat(),
-                  "explain": explain, "count": len(results), "errors": failed})  # fmt: skip
-    return json_text_response(f'{head[:-1]},"results":[{",".join(results)}]}}', lang)
-
-
-def _batch_result(
-    index: int,
-    outcome: Decision | FactsError | None,
-    envelope_error: dict[str, list[str]] | None,
-    lang: Lang,
-    explain: Explain,
-) -> tuple[bool, str]:
-    """One batch entry as JSON: the decision, or the item's own problem (the batch still succeeds)."""
-    if envelope_error is not None:
-        problem = invalid_fields(envelope_error)
-    elif isinstance(outcome, FactsError):
-        problem = invalid_fields(prefixed(outcome.fields, "facts"))
-    else:
-        assert outcome is not None
-        rendered = (
-            decision_json(outcome, lang) if explain == "full" else compact_decision_json(outcome)
-        )
-        return True, f'{{"index":{index},"ok":true,"decision":{rendered}}}'
-    return False, dumps({"index": index, "ok": False, "problem": problem.to_dict(lang)})
+    return json_text_response(batch_json(outcome, lang, explain), lang)
 
 
 @bp.get("/tariffs")

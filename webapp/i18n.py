@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from flask import Flask, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from engine.model import LANGUAGES, Lang
 
@@ -26,10 +29,22 @@ def as_lang(value: str | None) -> Lang | None:
     return None
 
 
+@lru_cache(maxsize=256)
+def lang_for(accept_language: str | None) -> Lang:
+    """The language for an ``Accept-Language`` header (ja or en), Japanese when absent or unsupported.
+
+    Parsed as Werkzeug parses ``request.accept_languages``; callers send few distinct headers, so the
+    answers are cached.
+    """
+    best = parse_accept_header(accept_language, LanguageAccept).best_match(
+        LANGUAGES, default=DEFAULT_LANG
+    )
+    return as_lang(best) or DEFAULT_LANG
+
+
 def api_lang() -> Lang:
     """The API's language: ``Accept-Language`` (ja or en), Japanese when absent or unsupported."""
-    best = request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANG)
-    return as_lang(best) or DEFAULT_LANG
+    return lang_for(request.headers.get("Accept-Language"))
 
 
 def page_lang() -> Lang:

@@ -5,18 +5,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import request
 
+from engine import jsontext
 from engine.model import Text
 
 from .problems import Problem, invalid_fields
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not valid JSON")
-
 
 #: A JSON escape of a UTF-16 surrogate; only bodies containing one need the (slower) pairing check.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -48,7 +44,7 @@ def read_json() -> Any:
         )
     raw = request.get_data(cache=True)
     try:
-        value = json.loads(raw, parse_constant=_reject_constant)
+        value = jsontext.loads(raw)
     except RecursionError:
         reason = "nested too deeply"
     except ValueError as exc:

@@ -12,10 +12,11 @@ import re
 import sys
 import time
 import uuid
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, g, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -24,6 +25,16 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 log = logging.getLogger("webapp.access")
+
+#: The id of the request being served: set by the Flask hooks below and by :mod:`webapp.fastpath`, read
+#: by log lines, problem bodies and the decision log (a context variable, so it also exists outside
+#: Flask's request context).
+_request_id: ContextVar[str | None] = ContextVar("flets_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The id of the request this thread is serving, or ``None`` outside a request."""
+    return _request_id.get()
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,8 +47,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if has_request_context():
-            entry["request_id"] = g.get("request_id")
+        request_id = _request_id.get()
+        if request_id is not None:
+            entry["request_id"] = request_id
         entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -67,29 +79,52 @@ def request_id_from(header: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def _start_request() -> None:
-    g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
-    g.started = time.perf_counter()
+def begin_request(header: str | None) -> tuple[str, Any]:
+    """Start serving a request that sent ``X-Request-ID: header``: its id, and the token that
+    :func:`end_request` takes to forget it."""
+    request_id = request_id_from(header)
+    return request_id, _request_id.set(request_id)
 
 
-def _finish_request(response: Response) -> Response:
-    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+def end_request(token: Any) -> None:
+    _request_id.reset(token)
+
+
+def log_access(method: str, path: str, status: int, started: float) -> None:
+    """The access-log line of one request (``started`` from :func:`time.perf_counter`)."""
     if log.isEnabledFor(logging.INFO):
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         extra = {
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 2),
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
         }
         # The record log.info("request", extra=extra) makes, minus the caller lookup (findCaller
         # walks the stack, costing more than the JSON line; the formatter never prints it).
         log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "request", (), None,
                                   extra=extra))  # fmt: skip
+
+
+def _start_request() -> None:
+    g.request_id, g.request_id_token = begin_request(request.headers.get(REQUEST_ID_HEADER))
+    g.started = time.perf_counter()
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    log_access(request.method, request.path, response.status_code,
+               g.get("started", time.perf_counter()))  # fmt: skip
     return response
+
+
+def _forget_request(_exc: BaseException | None) -> None:
+    token = g.pop("request_id_token", None)
+    if token is not None:
+        end_request(token)
 
 
 def init_app(app: Flask) -> None:
     configure_logging(app.config.get("LOG_LEVEL", "INFO"))
     app.before_request(_start_request)
     app.after_request(_finish_request)
+    app.teardown_request(_forget_request)

@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, current_app, g, json, render_template, request
+from flask import Flask, Response, current_app, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine import EvaluationError, FactsError, NoVersionInForceError, UnknownRuleSetError
 from engine.model import Lang, Text
 
 from .i18n import api_lang, page_lang, translate_message
+from .observability import current_request_id
 
 PROBLEM_MIMETYPE = "application/problem+json"
 
@@ -107,7 +108,7 @@ class Problem(Exception):
             "status": kind.status,
             "detail": detail,
             "errors": field_errors(self.errors, lang),
-            "request_id": g.get("request_id"),
+            "request_id": current_request_id(),
             **self.extra,
         }
 
