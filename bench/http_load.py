@@ -197,14 +197,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     parser.add_argument("--json", type=Path, help="also write every raw result here")
+    parser.add_argument("--only", help="comma-separated row numbers (0 = bare, always kept) to run")
     args = parser.parse_args()
     wrk = ensure_wrk()
     results: dict[int, list[dict[str, float]]] = {}
     chosen = endpoints()
+    if args.only:
+        keep = {0, *(int(n) for n in args.only.split(","))}
+        chosen = [e for i, e in enumerate(chosen) if i in keep]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         planned = servers(folder)
-        running = {name: serve(name, server) for name, server in planned.items()}
+        running = {
+            name: serve(name, server)
+            for name, server in planned.items()
+            if any(e.server == name for e in chosen)
+        }
         try:
             targets = []
             for index, endpoint in enumerate(chosen):

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from . import extensions, i18n, observability, problems
+from .fastpath import DecisionFastPath
 
 #: Largest request body (bytes): about 5,000 typical batch items.
 DEFAULT_MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -32,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         TARIFFS_DIR=None,
         LOG_LEVEL="INFO",
         JSON_SORT_KEYS=False,
+        FAST_PATH=True,
     )
     app.config.from_prefixed_env("FLETS")
     if test_config is not None:
@@ -50,4 +52,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(pages.bp)
+    if app.config["FAST_PATH"]:
+        app.wsgi_app = DecisionFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

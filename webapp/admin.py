@@ -113,9 +113,13 @@ def _observer(audit: DecisionLog) -> Any:
     return record
 
 
-def engine_holder() -> EngineHolder:
-    holder: EngineHolder = current_app.extensions[ENGINE_KEY]
+def engine_holder_of(app: Flask) -> EngineHolder:
+    holder: EngineHolder = app.extensions[ENGINE_KEY]
     return holder
+
+
+def engine_holder() -> EngineHolder:
+    return engine_holder_of(current_app)
 
 
 def decision_log() -> DecisionLog:

@@ -15,7 +15,14 @@ from engine import Rulebook, today_in_tokyo
 from engine.model import Lang, RuleSet, Text
 
 from . import orders
-from .decisions import batch_json, decide_batch, decide_one, one_json
+from .decisions import (
+    batch_json,
+    check_batch_size,
+    decide_batch,
+    decide_one,
+    explain_level,
+    one_json,
+)
 from .describe import ruleset_detail, ruleset_summary
 from .extensions import get_rulebook
 from .i18n import api_lang
@@ -85,12 +92,6 @@ def evaluate(ruleset_id: str) -> Response:
     return json_text_response(one_json(decision, lang), lang)
 
 
-def check_batch_size(data: Any, limit: int) -> bool:
-    """Whether ``data`` holds a list of ``items`` within ``limit`` (or no list at all)."""
-    items = data.get("items") if isinstance(data, dict) else None
-    return not isinstance(items, list) or len(items) <= limit
-
-
 def _require_batch_size(data: Any) -> None:
     limit: int = current_app.config["MAX_BATCH_ITEMS"]
     if not check_batch_size(data, limit):
@@ -102,14 +103,6 @@ def _require_batch_size(data: Any) -> None:
             ),  # fmt: skip
             extra={"limit": limit},
         )
-
-
-def explain_level(raw: str) -> Explain | None:
-    """The ``?explain=`` value as a level, ``None`` when it names none."""
-    for level in EXPLAIN_LEVELS:
-        if raw == level:
-            return level
-    return None
 
 
 def _explain_level() -> Explain:

@@ -15,8 +15,22 @@ from engine import Decision, FactsError, Rulebook, today_in_tokyo
 from engine.model import Lang, RuleSet
 
 from .problems import flatten_messages, invalid_fields, prefixed
-from .render import Explain, compact_decision_json, decision_json, dumps
+from .render import EXPLAIN_LEVELS, Explain, compact_decision_json, decision_json, dumps
 from .schemas import BATCH_ITEM, is_plain_batch_item
+
+
+def check_batch_size(data: Any, limit: int) -> bool:
+    """Whether ``data`` holds a list of ``items`` within ``limit`` (or no list at all)."""
+    items = data.get("items") if isinstance(data, dict) else None
+    return not isinstance(items, list) or len(items) <= limit
+
+
+def explain_level(raw: str) -> Explain | None:
+    """An ``?explain=`` value as a level, ``None`` when it names none."""
+    for level in EXPLAIN_LEVELS:
+        if raw == level:
+            return level
+    return None
 
 
 def decide_one(book: Rulebook, ruleset_id: str, envelope: dict[str, Any]) -> Decision:

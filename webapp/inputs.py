@@ -15,7 +15,7 @@ from engine.model import Text
 from .problems import Problem, invalid_fields
 
 #: A JSON escape of a UTF-16 surrogate; only bodies containing one need the (slower) pairing check.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _has_lone_surrogate(value: Any) -> bool:
@@ -50,7 +50,7 @@ def read_json() -> Any:
     except ValueError as exc:
         reason = str(exc)
     else:
-        if not _SURROGATE_ESCAPE.search(raw) or not _has_lone_surrogate(value):
+        if not SURROGATE_ESCAPE.search(raw) or not _has_lone_surrogate(value):
             return value
         reason = "a string holds an unpaired UTF-16 surrogate escape"
     raise Problem(
