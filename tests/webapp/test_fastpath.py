@@ -6,7 +6,9 @@ the common case (which the fast path answers itself) and every kind of request i
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -200,3 +202,61 @@ def test_a_failure_after_logging_is_a_500_problem_and_one_log_row(
     assert response.get_json()["request_id"] == "render-fails"
     assert "Traceback" not in response.get_data(as_text=True)
     assert len(log_rows(apps[0], "render-fails")) == 1
+
+
+@pytest.fixture
+def access_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    """What the JSON log handler writes, at level INFO, for the duration of a test."""
+    logger = logging.getLogger("webapp")
+    handler = next(h for h in logger.handlers if getattr(h, "_flets_json", False))
+    stream = io.StringIO()
+    monkeypatch.setattr(handler, "stream", stream)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    yield stream
+    logger.setLevel(level)
+
+
+def access_entries(stream: io.StringIO) -> list[dict[str, Any]]:
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    stream.truncate(0)
+    stream.seek(0)
+    return [e for e in entries if e["logger"] == "webapp.access"]
+
+
+def test_both_paths_write_the_same_access_line(
+    apps: tuple[Flask, Flask], access_lines: io.StringIO
+) -> None:
+    seen = []
+    for app in apps:
+        app.test_client().post(EVALUATE, json={"facts": TV_ACCEPTED},
+                               headers={"X-Request-ID": "access-line"})  # fmt: skip
+        (entry,) = access_entries(access_lines)
+        assert entry.pop("duration_ms") >= 0
+        assert entry.pop("ts").endswith("+00:00")
+        seen.append(entry)
+    assert seen[0] == seen[1] == {
+        "level": "info", "logger": "webapp.access", "message": "request",
+        "request_id": "access-line", "method": "POST", "path": EVALUATE, "status": 200,
+    }  # fmt: skip
+
+
+def test_another_log_handler_gets_the_access_record_too(
+    apps: tuple[Flask, Flask], access_lines: io.StringIO
+) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    extra = Collect()
+    logger = logging.getLogger("webapp")
+    logger.addHandler(extra)
+    try:
+        apps[0].test_client().post(EVALUATE, json={"facts": TV_ACCEPTED})
+    finally:
+        logger.removeHandler(extra)
+    (record,) = [r for r in records if r.name == "webapp.access"]
+    assert (record.status, record.path) == (200, EVALUATE)  # type: ignore[attr-defined]
+    assert len(access_entries(access_lines)) == 1
