@@ -18,7 +18,7 @@ from engine.audit import (
     DecisionRecord,
     Query,
     SQLiteDecisionLog,
-    _sqlite_row,
+    _sqlite_rows,
     log_decisions,
     open_decision_log,
 )
@@ -34,7 +34,8 @@ FACT_SETS = (
 def test_rows_rendered_from_decisions_equal_rows_of_records(book: Rulebook) -> None:
     decisions = [book.decide("plan_change", facts) for facts in FACT_SETS]
     batch = DecisionBatch(decisions, "req-7", datetime(2025, 4, 1, 3, 0, tzinfo=UTC))
-    assert batch.sqlite_rows() == [_sqlite_row(record) for record in batch]
+    assert batch.sqlite_rows() == _sqlite_rows(list(batch))
+    assert len(batch.sqlite_rows()) == 1  # one row per request
     assert [record.item for record in batch] == [0, 1, 2]
     assert batch[0].facts["customer_name"] == MASK
     assert "山田" not in repr(batch.sqlite_rows())
@@ -88,7 +89,7 @@ def test_processes_writing_at_once_each_write_a_shard_and_lose_nothing(tmp_path:
     shards = sorted(p.name for p in tmp_path.glob("shared*.db"))
     assert shards[0] == "shared.1.db" and "shared.db" in shards
     with sqlite3.connect(tmp_path / "shared.db") as connection:  # the holder's shard: its row only
-        assert connection.execute("SELECT request_id FROM decisions").fetchall() == [("holder",)]
+        assert connection.execute("SELECT request_id FROM decision_requests").fetchall() == [("holder",)]
 
 
 def _record(request_id: str, at: datetime) -> DecisionRecord:
@@ -118,12 +119,12 @@ def _checkpointers() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "flets-decision-log-checkpoint"]
 
 
-def _rows_in_database_file(database: Path, copy: Path) -> int:
-    """Rows in the database file alone (a copy without its WAL): what checkpoints have moved there."""
+def _decisions_in_database_file(database: Path, copy: Path) -> int:
+    """Decisions in the database file alone (a copy without its WAL): what checkpoints have moved there."""
     copy.write_bytes(database.read_bytes())
     with sqlite3.connect(copy) as connection:
         try:
-            return int(connection.execute("SELECT count(*) FROM decisions").fetchone()[0])
+            return int(connection.execute("SELECT coalesce(sum(json_array_length(outcomes)), 0) FROM decision_requests").fetchone()[0])
         except sqlite3.DatabaseError:  # the table not checkpointed yet (or a copy torn mid-write)
             return 0
 
@@ -138,8 +139,66 @@ def test_checkpoints_run_in_the_background_and_stop_with_the_log(
     assert log._connection().execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
     assert len(_checkpointers()) == before + 1
     deadline = time.monotonic() + 20
-    while _rows_in_database_file(tmp_path / "log.db", tmp_path / "copy.db") < 3:
+    while _decisions_in_database_file(tmp_path / "log.db", tmp_path / "copy.db") < 3:
         assert time.monotonic() < deadline, "the background checkpoint never ran"
         time.sleep(0.1)
     log.close()
     assert len(_checkpointers()) == before
+
+
+def test_a_batch_is_one_row_and_queries_see_each_decision(book: Rulebook, tmp_path: Path) -> None:
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    try:
+        log_decisions(log, [book.decide("plan_change", f) for f in FACT_SETS], "batch")
+        log_decisions(log, [book.decide("plan_change", FACT_SETS[1])], "single")
+        refused = log.query(Query(outcome="refused"))
+        first_two = log.query(Query(limit=2))
+        only_single = log.query(Query(request_id="single"))
+    finally:
+        log.close()
+    assert [(r.request_id, r.item) for r in refused] == [("batch", 1), ("batch", 2), ("single", 0)]
+    assert [(r.request_id, r.item) for r in first_two] == [("batch", 0), ("batch", 1)]
+    assert [(r.request_id, r.item, r.outcome) for r in only_single] == [("single", 0, "refused")]
+    assert refused[1].facts == {"plan": "business", "users": 7, "migrated": True,
+                                "customer_name": MASK}  # fmt: skip
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        assert connection.execute("SELECT count(*) FROM decision_requests").fetchone() == (2,)
+
+
+def test_records_of_several_requests_become_one_row_each(tmp_path: Path) -> None:
+    base = datetime(2025, 4, 1, tzinfo=UTC)
+    records = [_record("a", base), _record("b", base),
+               DecisionRecord("b", 1, base, "r", "1", base.date(), "no", "negative", (), {"x": 1}),
+               DecisionRecord("b", 5, base, "r", "1", base.date(), "ok", "positive", (), {})]  # fmt: skip
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    try:
+        log.append(records)
+        assert log.query(Query(limit=None)) == records
+    finally:
+        log.close()
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        assert connection.execute("SELECT count(*) FROM decision_requests").fetchone() == (3,)
+
+
+_LEGACY_SCHEMA = """
+CREATE TABLE decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL,
+    item INTEGER NOT NULL, decided_at TEXT NOT NULL, ruleset TEXT NOT NULL, version TEXT NOT NULL,
+    as_of TEXT NOT NULL, outcome TEXT NOT NULL, kind TEXT NOT NULL, reasons TEXT NOT NULL,
+    facts TEXT NOT NULL);
+INSERT INTO decisions (request_id, item, decided_at, ruleset, version, as_of, outcome, kind, reasons,
+    facts) VALUES ('old', 0, '2025-03-01T00:00:00+00:00', 'r', '1', '2025-03-01', 'ok', 'positive',
+    '["a"]', '{"n": 1}');
+"""
+
+
+def test_a_file_written_before_the_request_rows_is_still_read(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        connection.executescript(_LEGACY_SCHEMA)
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    try:
+        log.append([_record("new", datetime(2025, 4, 1, tzinfo=UTC))])
+        records = log.query(Query(limit=None))
+        assert [r.request_id for r in log.query(Query(outcome="ok", ruleset="r"))] == ["old", "new"]
+    finally:
+        log.close()
+    assert [(r.request_id, dict(r.facts)) for r in records] == [("old", {"n": 1}), ("new", {})]
