@@ -200,6 +200,7 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated row numbers (0 = bare, always kept) to run")
     args = parser.parse_args()
     wrk = ensure_wrk()
+    steal_before = cpu_times()
     results: dict[int, list[dict[str, float]]] = {}
     chosen = endpoints()
     if args.only:
@@ -234,7 +235,20 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({chosen[i].label + " @ " + chosen[i].server: r
                                          for i, r in results.items()}, indent=1))  # fmt: skip
+    args.steal = stolen_since(steal_before)
     report(chosen, results, args)
+
+
+def cpu_times() -> list[int]:
+    """The machine's total CPU times (``/proc/stat``): user nice system idle iowait irq softirq steal."""
+    with open("/proc/stat") as stat:
+        return [int(v) for v in stat.readline().split()[1:9]]
+
+
+def stolen_since(before: list[int]) -> float:
+    """The share of CPU time the hypervisor gave to others since ``before`` (``st`` in top)."""
+    delta = [now - then for now, then in zip(cpu_times(), before, strict=True)]
+    return delta[7] / max(sum(delta), 1)
 
 
 def report(
@@ -245,17 +259,28 @@ def report(
     rows = []
     for index, endpoint in enumerate(chosen):
         m = med[index]
+        # The ratio in each round (both measured within a minute of each other), then the median:
+        # steadier than the ratio of the medians when the host's load drifts between rounds.
+        per_round = median(
+            [r["rps"] / b["rps"] for r, b in zip(results[index], results[0], strict=True)]
+        )
         rows.append([
-            endpoint.label, endpoint.server, m["rps"], f"{m['rps'] / bare:.0%}", m["p50"], m["p99"],
+            endpoint.label, endpoint.server, m["rps"], f"{m['rps'] / bare:.0%}",
+            f"{per_round:.0%}", m["p50"], m["p99"],
             m["half_rate"], f"{m['half_share']:.0%}", m["half_p50"], m["half_p99"],
             f"{m['rps'] * endpoint.decisions:,.0f}" if endpoint.decisions else "—",
         ])  # fmt: skip
     print(f"machine: {machine()}\nrevision: {git_revision()}; gunicorn {WORKERS} sync workers; "
           f"max: wrk {CONNECTIONS} connections; half: {PACED_CONNECTIONS} paced connections; "
           f"{args.duration:g} s runs, median of {args.runs}\n")  # fmt: skip
-    print(table(["endpoint", "server", "max requests/s", "vs bare", "p50 ms (max)", "p99 ms (max)",
-                 "half: requests/s", "half: of max", "half: p50 ms", "half: p99 ms",
-                 "decisions/s (max)"], rows))  # fmt: skip
+    print(table(["endpoint", "server", "max requests/s", "vs bare", "vs bare, per round",
+                 "p50 ms (max)", "p99 ms (max)", "half: requests/s", "half: of max", "half: p50 ms",
+                 "half: p99 ms", "decisions/s (max)"], rows))  # fmt: skip
+    print("\nmax requests/s in each round:")
+    for index, endpoint in enumerate(chosen):
+        rounds = " / ".join(f"{r['rps']:,.0f}" for r in results[index])
+        print(f"* {endpoint.label} ({endpoint.server}): {rounds}")
+    print(f"\nCPU time stolen by the host during the runs: {args.steal:.0%}")
 
 
 if __name__ == "__main__":

@@ -89,7 +89,9 @@ def test_processes_writing_at_once_each_write_a_shard_and_lose_nothing(tmp_path:
     shards = sorted(p.name for p in tmp_path.glob("shared*.db"))
     assert shards[0] == "shared.1.db" and "shared.db" in shards
     with sqlite3.connect(tmp_path / "shared.db") as connection:  # the holder's shard: its row only
-        assert connection.execute("SELECT request_id FROM decision_requests").fetchall() == [("holder",)]
+        assert connection.execute("SELECT request_id FROM decision_requests").fetchall() == [
+            ("holder",)
+        ]
 
 
 def _record(request_id: str, at: datetime) -> DecisionRecord:
@@ -124,7 +126,11 @@ def _decisions_in_database_file(database: Path, copy: Path) -> int:
     copy.write_bytes(database.read_bytes())
     with sqlite3.connect(copy) as connection:
         try:
-            return int(connection.execute("SELECT coalesce(sum(json_array_length(outcomes)), 0) FROM decision_requests").fetchone()[0])
+            return int(
+                connection.execute(
+                    "SELECT coalesce(sum(json_array_length(outcomes)), 0) FROM decision_requests"
+                ).fetchone()[0]
+            )
         except sqlite3.DatabaseError:  # the table not checkpointed yet (or a copy torn mid-write)
             return 0
 
