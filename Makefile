@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 2
 
-.PHONY: setup run test lint unit check-rules clean browser-deps postgres
+.PHONY: setup run test lint unit check-rules clean browser-deps postgres bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,18 @@ unit: setup browser-deps postgres
 	$(BIN)/pytest
 
 test: lint check-rules unit
+
+# Every benchmark of docs/benchmarks.md, one after the other (about 30 minutes; nothing else should run).
+# Each script's report is kept in test-output/bench/ for copying into the docs.
+BENCH_OUT := test-output/bench
+bench: setup
+	$(BIN)/pip install --quiet -e '.[bench]'
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/python bench/decisions.py | tee $(BENCH_OUT)/decisions.md
+	$(BIN)/python bench/memory.py | tee $(BENCH_OUT)/memory.md
+	$(BIN)/python bench/memory.py --live -n 30000 | tee $(BENCH_OUT)/memory-live.md
+	$(BIN)/python bench/audit_overhead.py --n 3000 | tee $(BENCH_OUT)/audit-overhead.md
+	$(BIN)/python bench/http_load.py --runs 5 | tee $(BENCH_OUT)/http.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -3,7 +3,8 @@
     .venv/bin/python bench/audit_overhead.py [--n 2000] [--postgres postgresql://…]
 
 Decides the same fact set ``n`` times through :meth:`Rulebook.decide` with the log attached as the
-server attaches it (one commit per decision, before the answer), and prints per-decision latency.
+server attaches it (one commit per decision, before the answer), and prints per-decision latency; then
+the same for batches of 1,000 (:meth:`Rulebook.decide_batch`, one commit per batch), per decision.
 """
 
 from __future__ import annotations
@@ -24,13 +25,20 @@ FACTS = {"line_provider": "ntt_west", "access_service": "flets_hikari_next",
          "change_type": "relocation", "customer_id_change": "unchanged"}  # fmt: skip
 
 
-def measure(book: Rulebook, log: DecisionLog | None, n: int) -> list[float]:
+BATCH = 1000
+
+
+def measure(book: Rulebook, log: DecisionLog | None, n: int, batch: bool = False) -> list[float]:
+    """Milliseconds per decision: of each single decision, or of each batch divided by its size."""
     book.observer = None if log is None else (lambda ds: log_decisions(log, ds, uuid.uuid4().hex))
     timings: list[float] = []
-    for _ in range(n):
+    for _ in range(max(n // BATCH, 5) if batch else n):
         start = time.perf_counter()
-        book.decide(RULESET, FACTS)
-        timings.append((time.perf_counter() - start) * 1000)
+        if batch:
+            book.decide_batch(RULESET, [FACTS] * BATCH)
+        else:
+            book.decide(RULESET, FACTS)
+        timings.append((time.perf_counter() - start) * 1000 / (BATCH if batch else 1))
     return timings
 
 
@@ -48,22 +56,24 @@ def main() -> None:
     args = parser.parse_args()
     book = load_rulebook(rules_dir())
     folder = Path(tempfile.mkdtemp(prefix="flets-bench-"))
-    setups: list[tuple[str, str | None]] = [
-        ("no log", None),
+    setups: list[tuple[str, str]] = [
+        ("no log", "none"),
         ("SQLite WAL, synchronous=NORMAL (default)", f"sqlite:///{folder / 'normal.db'}"),
         ("SQLite WAL, synchronous=FULL", f"sqlite:///{folder / 'full.db'}?synchronous=full"),
     ]
     if args.postgres:
         setups.append(("PostgreSQL (synchronous_commit=on)", args.postgres))
-    print("| decision log | mean ms | median ms | p99 ms | decisions/s (one thread) |")
+    print("| decision log | mean ms per decision | median ms | p99 ms | decisions/s (one thread) |")
     print("| --- | ---: | ---: | ---: | ---: |")
     measure(book, None, 200)  # warm up
-    for label, url in setups:
-        log = open_decision_log(url) if url else None
-        try:
-            report(label, measure(book, log, args.n))
-        finally:
-            if log is not None:
+    for batch in (False, True):
+        for label, url in setups:
+            fresh = url.replace(".db", "-batch.db") if batch and url.startswith("sqlite") else url
+            log = open_decision_log(fresh)
+            try:
+                report(f"{label}, batches of {BATCH:,}" if batch else label,
+                       measure(book, log, args.n * 10 if batch else args.n, batch))  # fmt: skip
+            finally:
                 log.close()
     book.close()
 
