@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import fcntl
 import heapq
+import itertools
 import json
 import logging
 import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -41,6 +42,7 @@ import orjson
 from .errors import EngineError
 from .explain import Decision, Reason
 from .facts import facts_json_text, facts_to_json
+from .journal import Journal, copied_through, pending_rows
 from .jsontext import dumps_facts, dumps_strings
 from .memo import PerObject
 from .model import RuleSet
@@ -310,39 +312,27 @@ SYNCHRONOUS_MODES = ("normal", "full")
 #: Seconds between two background checkpoints of a SQLite log that has been written to.
 CHECKPOINT_INTERVAL = 0.5
 
+
 log = logging.getLogger(__name__)
 
 
-class _Checkpointer:
-    """Copies the WAL into the database file from a background thread, and keeps the WAL small.
+class _Mover:
+    """The background thread of a shard's writer: moves its journal into SQLite, then checkpoints.
 
-    SQLite's automatic checkpoint runs inside whichever commit pushes the WAL past 1,000 pages, and a
-    checkpoint fsyncs: that request then waited for the disk (up to tens of milliseconds on a shared
-    VM). Here the writers' connections turn the automatic checkpoint off and this thread checkpoints
-    every :data:`CHECKPOINT_INTERVAL` seconds after writes.
-
-    A ``PASSIVE`` checkpoint never blocks a writer, but under steady load it never catches up either:
-    commits land while it copies, so the WAL is never fully copied back, SQLite never starts it over,
-    and it grew by about 30 MB/s per worker, every commit extending the file (measured: the log's cost
-    per request over HTTP tripled). So each round is a ``PASSIVE`` pass without blocking anyone, then,
-    holding this process's write lock (the shard has no other writer), a second pass that copies the
-    few frames committed meanwhile: the WAL is then fully copied and the next commit starts it over.
-    Writers wait only for that second pass. Durability is unchanged: a commit is in the WAL before its
-    answer either way.
+    Every :data:`CHECKPOINT_INTERVAL` seconds it copies what the journal holds into the SQLite file in
+    one transaction (:meth:`engine.journal.Journal.copy`), then copies SQLite's WAL back into the
+    database file (a ``PASSIVE`` checkpoint). SQLite's automatic checkpoint is off: it would run inside
+    a copy and fsync there. As this thread is the file's only writer, each checkpoint catches up
+    completely and the next commit starts the WAL over (with writers committing all the time, as
+    before the journal, a ``PASSIVE`` checkpoint never caught up and the WAL grew by about 30 MB/s per
+    worker).
     """
 
-    def __init__(
-        self,
-        path: Path,
-        synchronous: str,
-        write_lock: threading.Lock,
-        interval: float = CHECKPOINT_INTERVAL,
-    ) -> None:
+    def __init__(self, journal: Journal, path: Path, synchronous: str) -> None:
+        self.journal = journal
         self.path = path
         self.synchronous = synchronous
-        self.write_lock = write_lock
-        self.interval = interval
-        self.dirty = threading.Event()
+        self.interval = CHECKPOINT_INTERVAL
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name="flets-decision-log-checkpoint", daemon=True
@@ -354,20 +344,13 @@ class _Checkpointer:
         try:
             connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
             while not self._stop.wait(self.interval):
-                if not self.dirty.is_set():
-                    continue
-                self.dirty.clear()
                 try:
-                    self._checkpoint(connection)
-                except sqlite3.Error as exc:  # the next round retries; writes do not depend on it
-                    log.warning("decision log checkpoint failed: %s", exc)
+                    if self.journal.copy():
+                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except (sqlite3.Error, OSError) as exc:  # the journal keeps the rows; retried
+                    log.warning("decision log: moving the journal into SQLite failed: %s", exc)
         finally:
             connection.close()
-
-    def _checkpoint(self, connection: sqlite3.Connection) -> None:
-        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        with self.write_lock:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def stop(self) -> None:
         self._stop.set()
@@ -387,9 +370,9 @@ class SQLiteDecisionLog:
     closes the log or dies (the kernel then releases it, and a later process reuses the shard). A
     process with no competitor, like the CLI or a single worker, writes the first file, as before.
 
-    Queries read every shard and merge the records by time (each shard in its own order of commits).
-    Each thread gets its own connection (sqlite3 connections must not be shared between threads);
-    threads of one process take turns writing.
+    A shard's writer appends each request's rows to the shard's journal before the answer
+    (:mod:`engine.journal`); its background thread moves them into the SQLite file. Queries read every
+    shard, SQLite rows and journal alike, and merge the records by time (each shard in commit order).
     """
 
     def __init__(self, path: Path, synchronous: str = "normal", busy_timeout_ms: int = 10_000):
@@ -399,10 +382,7 @@ class SQLiteDecisionLog:
         self.synchronous = synchronous
         self.url = f"sqlite:///{path}?synchronous={synchronous}"
         self._busy_timeout_ms = busy_timeout_ms
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()  # guards _connections and the claim
-        self._write_lock = threading.Lock()  # one writing thread at a time
+        self._lock = threading.Lock()  # guards the claim
         self._shard: _Shard | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         first = self._connect(path)
@@ -436,55 +416,22 @@ class SQLiteDecisionLog:
             with self._lock:
                 shard = self._shard
                 if shard is None or shard.pid != os.getpid():
-                    shard = _Shard.claim(self.path, self.synchronous, self._write_lock)
+                    shard = _Shard.claim(self.path, self.synchronous, self._connect)
                     self._shard = shard
-                    self._local = threading.local()  # connections belong to the shard
         return shard
 
-    def _connection(self) -> sqlite3.Connection:
-        """This thread's connection to this process's shard."""
-        shard = self._claimed()
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._connect(shard.path)
-            connection.executescript(_SQLITE_SCHEMA)
-            connection.execute("PRAGMA wal_autocheckpoint = 0")  # see _Checkpointer
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
-        return connection
-
     def append(self, records: Sequence[DecisionRecord]) -> None:
-        """Insert ``records`` in one transaction, committed (durably, see module doc) on return.
-
-        The records of one request are one row (:data:`_SQLITE_SCHEMA`), one autocommitted ``INSERT``;
-        records of several requests are one ``executemany`` between ``BEGIN IMMEDIATE`` and ``COMMIT``.
-        """
+        """Write ``records`` to this process's journal: on return they survive a crash of the
+        process (see :mod:`engine.journal`); one line per call, one row per request."""
         if not records:
             return
         rows = (
             records.sqlite_rows() if isinstance(records, DecisionBatch) else _sqlite_rows(records)
         )
         try:
-            connection = self._connection()
-            with self._write_lock:
-                if len(rows) == 1:
-                    connection.execute(_SQLITE_INSERT, rows[0])
-                else:
-                    self._insert_many(connection, rows)
+            self._claimed().journal.append(rows)
         except (sqlite3.Error, OSError) as exc:
             raise AuditError(f"cannot write the decision log ({exc})") from None
-        self._claimed().checkpointer.dirty.set()
-
-    @staticmethod
-    def _insert_many(connection: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            connection.executemany(_SQLITE_INSERT, rows)
-            connection.execute("COMMIT")
-        finally:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
 
     def query(self, query: Query) -> list[DecisionRecord]:
         """Matching records of every shard, merged by time (a shard's own records in commit order)."""
@@ -492,31 +439,43 @@ class SQLiteDecisionLog:
         merged = list(heapq.merge(*found, key=lambda record: record.decided_at))
         return merged if query.limit is None else merged[: query.limit]
 
-    def _query_shard(self, path: Path, query: Query) -> list[DecisionRecord]:
-        connection = sqlite3.connect(path, isolation_level=None)
-        try:
-            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-            connection.execute("BEGIN")  # one snapshot for both tables
-            tables = {row[0] for row in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}  # fmt: skip
-            records: list[DecisionRecord] = []
-            if _LEGACY_TABLE in tables:
-                sql, values = _select(query, "?")
-                rows = connection.execute(sql, _sqlite_values(values))
-                records.extend(_record_from_row(row) for row in rows)
-            if "decision_requests" in tables:
-                records.extend(_expanded(connection, query, query.limit))
-            return records if query.limit is None else records[: query.limit]
-        finally:
-            connection.close()
+    def _query_shard(self, path: Path, query: Query, attempts: int = 20) -> list[DecisionRecord]:
+        """One shard's records: its SQLite rows and its journal's, from one consistent view."""
+        for _ in range(attempts):
+            connection = sqlite3.connect(path, isolation_level=None)
+            try:
+                connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+                connection.execute("BEGIN")  # one snapshot for the tables and copied_through
+                return self._read_snapshot(connection, path, query)
+            except FileNotFoundError:
+                continue  # a journal file was copied into SQLite after our snapshot: read again
+            finally:
+                connection.close()
+        raise AuditError(f"the journal of {path} kept moving while it was read; try again")
+
+    @staticmethod
+    def _read_snapshot(
+        connection: sqlite3.Connection, path: Path, query: Query
+    ) -> list[DecisionRecord]:
+        tables = {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}  # fmt: skip
+        records: list[DecisionRecord] = []
+        if _LEGACY_TABLE in tables:
+            sql, values = _select(query, "?")
+            rows = connection.execute(sql, _sqlite_values(values))
+            records.extend(_record_from_row(row) for row in rows)
+        logged: Iterable[Sequence[Any]] = ()
+        if "decision_requests" in tables:
+            logged = _request_rows(connection, query)
+        pending = (row for row in pending_rows(path, copied_through(connection))
+                   if _row_matches(row, query))  # fmt: skip
+        records.extend(_expanded(itertools.chain(logged, pending), query))
+        return records if query.limit is None else records[: query.limit]
 
     def close(self) -> None:
+        """Move everything written into SQLite and give the shard up."""
         with self._lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
             shard, self._shard = self._shard, None
-        self._local = threading.local()
         if shard is not None and shard.pid == os.getpid():
             shard.release()
 
@@ -531,18 +490,23 @@ MAX_SHARDS = 256
 
 
 class _Shard:
-    """The shard file a process writes, the ``flock`` that reserves it, and its checkpointer."""
+    """The shard file a process writes, the ``flock`` that reserves it, its journal and mover."""
 
     def __init__(
-        self, path: Path, lock_file: Any, synchronous: str, write_lock: threading.Lock
-    ) -> None:
+        self, path: Path, lock_file: Any, synchronous: str, connection: sqlite3.Connection
+    ):
         self.path = path
         self.pid = os.getpid()
         self._lock_file = lock_file
-        self.checkpointer = _Checkpointer(path, synchronous, write_lock)
+        connection.executescript(_SQLITE_SCHEMA)
+        connection.execute("PRAGMA wal_autocheckpoint = 0")  # see _Mover
+        self.journal = Journal(path, connection, _SQLITE_INSERT, synchronous)
+        self.mover = _Mover(self.journal, path, synchronous)
 
     @classmethod
-    def claim(cls, path: Path, synchronous: str, write_lock: threading.Lock) -> _Shard:
+    def claim(
+        cls, path: Path, synchronous: str, connect: Callable[[Path], sqlite3.Connection]
+    ) -> _Shard:
         for number in range(MAX_SHARDS):
             shard_path = _shard_path(path, number)
             lock_file = open(shard_path.with_name(shard_path.name + ".lock"), "a+b")  # noqa: SIM115
@@ -551,11 +515,16 @@ class _Shard:
             except BlockingIOError:
                 lock_file.close()  # another process writes this shard
                 continue
-            return cls(shard_path, lock_file, synchronous, write_lock)
+            try:
+                return cls(shard_path, lock_file, synchronous, connect(shard_path))
+            except BaseException:
+                lock_file.close()
+                raise
         raise AuditError(f"no free decision log shard next to {path} (all {MAX_SHARDS} in use)")
 
     def release(self) -> None:
-        self.checkpointer.stop()
+        self.mover.stop()
+        self.journal.close()
         self._lock_file.close()  # closing the file releases the flock
 
 
@@ -604,23 +573,37 @@ def _sqlite_values(values: list[object]) -> list[object]:
     return [v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for v in values]
 
 
-def _expanded(
-    connection: sqlite3.Connection, query: Query, limit: int | None
-) -> Iterator[DecisionRecord]:
-    """The matching decisions of the ``decision_requests`` rows, in commit order, at most ``limit``.
+def _request_rows(connection: sqlite3.Connection, query: Query) -> Iterator[Sequence[Any]]:
+    """The ``decision_requests`` rows that may hold matches, in commit order.
 
-    The request-level filters run in SQL (on the indexes); the outcome is matched per decision, after
-    a cheap SQL pre-filter on the row's JSON text.
+    The request-level filters run in SQL (on the indexes); the outcome is matched per decision by
+    :func:`_expanded`, after a cheap SQL pre-filter on the row's JSON text.
     """
     where, values = _where(Query(query.ruleset, query.since, query.until, None, query.request_id),
                            "?")  # fmt: skip
     if query.outcome is not None:
         where += (" AND " if where else " WHERE ") + "instr(outcomes, ?) > 0"
         values.append(dumps_strings([query.outcome])[1:-1])
-    rows = connection.execute(
+    yield from connection.execute(
         "SELECT request_id, first_item, decided_at, ruleset, version, as_of, outcomes, kinds, "
         f"reasons, facts FROM decision_requests{where} ORDER BY seq", _sqlite_values(values)
     )  # fmt: skip
+
+
+def _row_matches(row: Sequence[Any], query: Query) -> bool:
+    """:func:`_request_rows`' SQL filters, for a journal row (ISO times in UTC compare as text)."""
+    request_id, _item, decided_at, ruleset = row[:4]
+    since, until = _sqlite_values([query.since, query.until])
+    return (
+        (query.ruleset is None or ruleset == query.ruleset)
+        and (query.request_id is None or request_id == query.request_id)
+        and (since is None or decided_at >= since)
+        and (until is None or decided_at < until)
+    )
+
+
+def _expanded(rows: Iterable[Sequence[Any]], query: Query) -> Iterator[DecisionRecord]:
+    """One record per decision of request ``rows`` matching ``query``'s outcome, at most its limit."""
     count = 0
     for request_id, first_item, decided_at, ruleset, version, as_of, *arrays in rows:
         at, day = _aware(decided_at), date.fromisoformat(as_of)
@@ -628,7 +611,7 @@ def _expanded(
         for offset, outcome in enumerate(outcomes):
             if query.outcome is not None and outcome != query.outcome:
                 continue
-            if limit is not None and count >= limit:
+            if query.limit is not None and count >= query.limit:
                 return
             count += 1
             yield DecisionRecord(request_id, first_item + offset, at, ruleset, version, day,

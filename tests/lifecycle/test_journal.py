@@ -1,0 +1,165 @@
+"""The decision log's write-ahead journal: durable before the answer, moved into SQLite, read meanwhile."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from engine import audit, journal
+from engine.audit import DecisionRecord, Query, SQLiteDecisionLog, _sqlite_rows
+
+AT = datetime(2025, 4, 1, tzinfo=UTC)
+
+
+def record(request_id: str, outcome: str = "ok") -> DecisionRecord:
+    return DecisionRecord(request_id, 0, AT, "r", "1", AT.date(), outcome, "positive", ("a",), {})
+
+
+def line(*request_ids: str) -> bytes:
+    rows = _sqlite_rows([record(r) for r in request_ids])
+    return orjson.dumps(rows) + b"\n"
+
+
+def sqlite_request_ids(path: Path) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        return [r[0] for r in connection.execute("SELECT request_id FROM decision_requests")]
+
+
+def slow_mover(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The background thread does not move anything during the test; close() still does."""
+    monkeypatch.setattr(audit, "CHECKPOINT_INTERVAL", 3600)
+
+
+def test_queries_see_decisions_still_in_the_journal_and_close_moves_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_mover(monkeypatch)
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    log.append([record("a")])
+    log.append([record("b", "no")])
+    assert sqlite_request_ids(tmp_path / "log.db") == []  # not moved yet
+    reader = SQLiteDecisionLog(tmp_path / "log.db")  # e.g. the CLI, another process
+    assert [r.request_id for r in reader.query(Query())] == ["a", "b"]
+    assert [r.request_id for r in reader.query(Query(outcome="no"))] == ["b"]
+    assert [r.request_id for r in reader.query(Query(ruleset="other"))] == []
+    assert [r.request_id for r in reader.query(Query(since=AT.replace(year=2026)))] == []
+    log.close()
+    assert sqlite_request_ids(tmp_path / "log.db") == ["a", "b"]
+    assert journal.journal_files(tmp_path / "log.db") == []
+    assert [r.request_id for r in reader.query(Query())] == ["a", "b"]  # once, not twice
+
+
+def test_a_moving_round_copies_and_the_reader_never_counts_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_mover(monkeypatch)
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    try:
+        log.append([record("a")])
+        assert log._claimed().journal.copy() is True
+        log.append([record("b")])
+        assert sqlite_request_ids(tmp_path / "log.db") == ["a"]
+        assert [r.request_id for r in log.query(Query())] == ["a", "b"]
+        assert log._claimed().journal.copy() is True
+        assert log._claimed().journal.copy() is False  # nothing new
+        assert [r.request_id for r in log.query(Query())] == ["a", "b"]
+    finally:
+        log.close()
+
+
+def test_a_crashed_writers_journal_is_moved_by_the_next_and_a_cut_off_line_dropped(
+    tmp_path: Path,
+) -> None:
+    shard = tmp_path / "log.db"
+    SQLiteDecisionLog(shard).close()  # the file and its tables exist
+    (tmp_path / "log.db.journal.1").write_bytes(line("a", "b") + line("c"))
+    (tmp_path / "log.db.journal.2").write_bytes(line("d") + line("never-acknowledged")[:-7])
+    reader = SQLiteDecisionLog(shard)
+    assert [r.request_id for r in reader.query(Query())] == ["a", "b", "c", "d"]
+    writer = SQLiteDecisionLog(shard)
+    writer.append([record("e")])  # claims the shard: moves what the dead writer left first
+    assert sqlite_request_ids(shard) == ["a", "b", "c", "d"]
+    writer.close()
+    assert sqlite_request_ids(shard) == ["a", "b", "c", "d", "e"]
+    assert journal.journal_files(shard) == []
+
+
+def test_a_file_copied_before_a_crash_but_not_deleted_is_not_copied_again(tmp_path: Path) -> None:
+    shard = tmp_path / "log.db"
+    log = SQLiteDecisionLog(shard)
+    log.append([record("a")])
+    log.close()  # copied_through is now at least 1
+    with sqlite3.connect(shard) as connection:
+        done = journal.copied_through(connection)
+    (tmp_path / f"log.db.journal.{done}").write_bytes(line("a"))  # as if unlink never happened
+    reader = SQLiteDecisionLog(shard)
+    assert [r.request_id for r in reader.query(Query())] == ["a"]
+    writer = SQLiteDecisionLog(shard)
+    writer.append([record("b")])
+    writer.close()
+    assert sqlite_request_ids(shard) == ["a", "b"]
+
+
+def test_a_reader_starts_over_when_a_journal_file_was_moved_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    log.append([record("a")])
+    real = audit.pending_rows
+    calls = []
+
+    def vanishing(path: Path, after: int) -> Any:
+        calls.append(after)
+        if len(calls) == 1:
+            raise FileNotFoundError("moved")
+        return real(path, after)
+
+    monkeypatch.setattr(audit, "pending_rows", vanishing)
+    try:
+        assert [r.request_id for r in log.query(Query())] == ["a"]
+        assert len(calls) >= 2
+    finally:
+        log.close()
+
+
+def test_synchronous_full_fsyncs_every_append(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    log = SQLiteDecisionLog(tmp_path / "log.db", synchronous="full")
+    try:
+        log.append([record("a")])
+        log.append([record("b")])
+        assert len(synced) == 2
+    finally:
+        log.close()
+    normal = SQLiteDecisionLog(tmp_path / "other.db")
+    synced.clear()
+    normal.append([record("c")])
+    assert synced == []
+    normal.close()
+
+
+def test_a_write_that_fails_is_an_audit_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    log.append([record("a")])
+
+    def full_disk(_fd: int, _data: Any) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_disk)
+    with pytest.raises(audit.AuditError, match="No space left"):
+        log.append([record("b")])
+    monkeypatch.undo()
+    log.close()
+    assert sqlite_request_ids(tmp_path / "log.db") == ["a"]
