@@ -4,13 +4,13 @@ A record holds the request id, the time, the rule set id and version, the facts 
 ``personal: true`` masked), the outcome and the reason codes. Two stores share one interface:
 
 * :class:`SQLiteDecisionLog` (the default): embedded files in WAL mode, one per writing process
-  (``decisions.sqlite3``, ``decisions.1.sqlite3`` …), queried together. Each append is its own
-  transaction, committed before :meth:`~DecisionLog.append` returns, so an acknowledged decision survives
-  a crash of the server process (``kill -9``). ``synchronous=NORMAL`` is the default: in WAL mode a
-  commit is then in the operating system's hands before the call returns (process crashes lose
-  nothing) but is fsynced only at checkpoints, so a power cut or kernel crash may lose the last few
-  decisions. ``synchronous=FULL`` (``?synchronous=full`` in the URL) fsyncs every commit and survives
-  power loss too, at the cost measured in ``docs/lifecycle.md``.
+  (``decisions.sqlite3``, ``decisions.1.sqlite3`` …), queried together. Each append is one line written
+  to the shard's journal before :meth:`~DecisionLog.append` returns (:mod:`engine.journal`), so an
+  acknowledged decision survives a crash of the server process (``kill -9``); a background thread
+  moves the journal into SQLite. By default (``synchronous=NORMAL``) the line is in the operating
+  system's hands, not yet on disk, so a power cut or kernel crash may lose the last few decisions, as
+  with SQLite's own NORMAL commits. ``synchronous=FULL`` (``?synchronous=full`` in the URL) fsyncs
+  every append and survives power loss too, at the cost measured in ``docs/lifecycle.md``.
 * :class:`PostgresDecisionLog`: for several server processes or machines sharing one log
   (``postgresql://…`` URL, psycopg 3). Each append is an autocommitted ``INSERT``.
 
@@ -42,7 +42,7 @@ import orjson
 from .errors import EngineError
 from .explain import Decision, Reason
 from .facts import facts_json_text, facts_to_json
-from .journal import Journal, copied_through, pending_rows
+from .journal import Journal, copied_through, pending_rows, read_journal
 from .jsontext import dumps_facts, dumps_strings
 from .memo import PerObject
 from .model import RuleSet
@@ -439,38 +439,29 @@ class SQLiteDecisionLog:
         merged = list(heapq.merge(*found, key=lambda record: record.decided_at))
         return merged if query.limit is None else merged[: query.limit]
 
-    def _query_shard(self, path: Path, query: Query, attempts: int = 20) -> list[DecisionRecord]:
-        """One shard's records: its SQLite rows and its journal's, from one consistent view."""
-        for _ in range(attempts):
-            connection = sqlite3.connect(path, isolation_level=None)
-            try:
-                connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-                connection.execute("BEGIN")  # one snapshot for the tables and copied_through
-                return self._read_snapshot(connection, path, query)
-            except FileNotFoundError:
-                continue  # a journal file was copied into SQLite after our snapshot: read again
-            finally:
-                connection.close()
-        raise AuditError(f"the journal of {path} kept moving while it was read; try again")
-
-    @staticmethod
-    def _read_snapshot(
-        connection: sqlite3.Connection, path: Path, query: Query
-    ) -> list[DecisionRecord]:
-        tables = {row[0] for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}  # fmt: skip
-        records: list[DecisionRecord] = []
-        if _LEGACY_TABLE in tables:
-            sql, values = _select(query, "?")
-            rows = connection.execute(sql, _sqlite_values(values))
-            records.extend(_record_from_row(row) for row in rows)
-        logged: Iterable[Sequence[Any]] = ()
-        if "decision_requests" in tables:
-            logged = _request_rows(connection, query)
-        pending = (row for row in pending_rows(path, copied_through(connection))
-                   if _row_matches(row, query))  # fmt: skip
-        records.extend(_expanded(itertools.chain(logged, pending), query))
-        return records if query.limit is None else records[: query.limit]
+    def _query_shard(self, path: Path, query: Query) -> list[DecisionRecord]:
+        """One shard's records: its journal's and its SQLite rows, from one consistent view."""
+        journal = read_journal(path)  # first: see engine.journal.pending_rows
+        connection = sqlite3.connect(path, isolation_level=None)
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            connection.execute("BEGIN")  # one snapshot for the tables and copied_through
+            tables = {row[0] for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}  # fmt: skip
+            records: list[DecisionRecord] = []
+            if _LEGACY_TABLE in tables:
+                sql, values = _select(query, "?")
+                rows = connection.execute(sql, _sqlite_values(values))
+                records.extend(_record_from_row(row) for row in rows)
+            logged: Iterable[Sequence[Any]] = ()
+            if "decision_requests" in tables:
+                logged = _request_rows(connection, query)
+            pending = (row for row in pending_rows(journal, copied_through(connection))
+                       if _row_matches(row, query))  # fmt: skip
+            records.extend(_expanded(itertools.chain(logged, pending), query))
+            return records if query.limit is None else records[: query.limit]
+        finally:
+            connection.close()
 
     def close(self) -> None:
         """Move everything written into SQLite and give the shard up."""

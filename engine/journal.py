@@ -16,9 +16,8 @@ either not yet copied (number above ``copied_through``) or copied and about to b
 of each. A line is one request's rows as a JSON array; a last line without its newline is a write that
 a crash cut off, whose answer was never sent, and is skipped.
 
-Readers (another worker, the CLI) take one SQLite snapshot, then read the files numbered above its
-``copied_through``; a file that vanished meanwhile was copied after the snapshot, and the reader starts
-over.
+Readers (another worker, the CLI) read the journal files first, then take one SQLite snapshot and keep
+the rows of the files numbered above its ``copied_through`` (:func:`pending_rows`).
 """
 
 from __future__ import annotations
@@ -73,14 +72,32 @@ def rows_in(path: Path) -> list[list[object]]:
     return rows
 
 
-def pending_rows(shard: Path, after: int) -> Iterator[list[object]]:
-    """The rows of the journal files numbered above ``after``, in order.
-
-    :raise FileNotFoundError: a file vanished while reading: it was copied into SQLite meanwhile.
-    """
+def read_journal(shard: Path) -> list[tuple[int, list[list[object]]]]:
+    """The rows of each journal file of ``shard``, by number; files that vanish while we read were
+    copied into SQLite meanwhile and are left out (see :func:`pending_rows`)."""
+    found = []
     for number, path in journal_files(shard):
-        if number > after:
-            yield from rows_in(path)
+        try:
+            found.append((number, rows_in(path)))
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def pending_rows(
+    journal: list[tuple[int, list[list[object]]]], copied: int
+) -> Iterator[list[object]]:
+    """The rows of ``journal`` (read *before* the SQLite snapshot that says ``copied``) that the
+    snapshot does not hold: those of the files numbered above ``copied``.
+
+    Reading the files first makes the pair consistent without retries: a file copied while the files
+    were read has a number ``<= copied`` in the later snapshot, so its rows come from SQLite; a file
+    numbered above ``copied`` was not copied before the snapshot, so it existed when the files were
+    listed (rows appended after that were acknowledged after the query began).
+    """
+    for number, rows in journal:
+        if number > copied:
+            yield from rows
 
 
 class Journal:

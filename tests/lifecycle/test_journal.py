@@ -106,24 +106,29 @@ def test_a_file_copied_before_a_crash_but_not_deleted_is_not_copied_again(tmp_pa
     assert sqlite_request_ids(shard) == ["a", "b"]
 
 
-def test_a_reader_starts_over_when_a_journal_file_was_moved_meanwhile(
+def test_a_file_moved_while_the_reader_reads_is_read_from_sqlite_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The reader lists the journal files, then one is copied into SQLite and deleted before the
+    reader opens it: its rows come from the SQLite snapshot taken afterwards, once."""
+    slow_mover(monkeypatch)
     log = SQLiteDecisionLog(tmp_path / "log.db")
     log.append([record("a")])
-    real = audit.pending_rows
-    calls = []
+    log.append([record("b")])
+    real = journal.rows_in
+    moved: list[Path] = []
 
-    def vanishing(path: Path, after: int) -> Any:
-        calls.append(after)
-        if len(calls) == 1:
-            raise FileNotFoundError("moved")
-        return real(path, after)
+    def moved_meanwhile(path: Path) -> list[list[object]]:
+        if not moved:  # the reader's first open: the mover copies and deletes that very file
+            moved.append(path)
+            monkeypatch.setattr(journal, "rows_in", real)
+            log._claimed().journal.copy()
+        return real(path)
 
-    monkeypatch.setattr(audit, "pending_rows", vanishing)
+    monkeypatch.setattr(journal, "rows_in", moved_meanwhile)
     try:
-        assert [r.request_id for r in log.query(Query())] == ["a"]
-        assert len(calls) >= 2
+        assert [r.request_id for r in log.query(Query())] == ["a", "b"]
+        assert moved and not moved[0].exists()
     finally:
         log.close()
 
