@@ -347,7 +347,7 @@ class _Mover:
                 try:
                     if self.journal.copy():
                         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except (sqlite3.Error, OSError) as exc:  # the journal keeps the rows; retried
+                except Exception as exc:  # noqa: BLE001 — the journal keeps the rows; next round retries
                     log.warning("decision log: moving the journal into SQLite failed: %s", exc)
         finally:
             connection.close()

@@ -122,7 +122,9 @@ class Journal:
 
     def _open(self, number: int) -> int:
         path = self.shard.with_name(f"{self.shard.name}.journal.{number}")
-        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._size = os.fstat(fd).st_size  # this process is the file's only writer
+        return fd
 
     def append(self, rows: Sequence[Row]) -> None:
         """Write ``rows`` as one line; on return they survive a crash of this process.
@@ -131,11 +133,17 @@ class Journal:
         """
         line = orjson.dumps(rows) + b"\n"
         with self.lock:
-            view = memoryview(line)
-            while view:
-                view = view[os.write(self._fd, view) :]
-            if self.fsync:
-                os.fsync(self._fd)
+            try:
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(self._fd, view) :]
+                if self.fsync:
+                    os.fsync(self._fd)
+            except OSError:
+                # A line cut off here (a full disk) would glue itself to the next one: cut it away.
+                os.ftruncate(self._fd, self._size)
+                raise
+            self._size += len(line)
             self.written = True
 
     def copy(self) -> bool:

@@ -159,12 +159,19 @@ def test_a_write_that_fails_is_an_audit_error(
     log = SQLiteDecisionLog(tmp_path / "log.db")
     log.append([record("a")])
 
-    def full_disk(_fd: int, _data: Any) -> int:
+    real_write = os.write
+    calls: list[int] = []
+
+    def full_disk(fd: int, data: Any) -> int:
+        calls.append(fd)
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[:10]))  # the disk fills up part way through the line
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "write", full_disk)
     with pytest.raises(audit.AuditError, match="No space left"):
         log.append([record("b")])
     monkeypatch.undo()
+    log.append([record("c")])  # not glued to the cut-off line
     log.close()
-    assert sqlite_request_ids(tmp_path / "log.db") == ["a"]
+    assert sqlite_request_ids(tmp_path / "log.db") == ["a", "c"]
