@@ -11,7 +11,7 @@ everywhere else; ``tests/engine/test_jsontext.py`` checks the equivalence with h
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, NoReturn
 
@@ -58,8 +58,9 @@ _STDLIB_COMPACT = json.JSONEncoder(
 )
 
 
-def dumps_facts(facts: Mapping[str, Any]) -> str:
-    """Facts (bools, integers, strings, dates and lists of them) as compact JSON text.
+def dumps_facts(facts: Mapping[str, Any] | Sequence[Any]) -> str:
+    """Facts (bools, integers, strings, dates and lists of them), or lists and mappings of facts, as
+    compact JSON text.
 
     Exactly what the standard library writes (UTF-8 characters as they are, dates as ISO text, tuples as
     lists); floats are not fact values, so orjson's different float notation never shows.

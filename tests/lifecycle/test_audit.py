@@ -10,17 +10,22 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine import Rulebook
 from engine.audit import (
     MASK,
     AuditError,
     Query,
+    facts_column,
+    facts_of_column,
     log_decisions,
     open_decision_log,
     record_of,
 )
 from engine.cli import main
+from engine.facts import facts_to_json
 from webapp import create_app
 
 TOKEN = "admin-token"
@@ -40,6 +45,31 @@ def test_round_trip_with_personal_facts_masked(book: Rulebook, log_url: str) -> 
     assert record.reasons == ("family_any",)
     assert record.facts == {"plan": "family", "users": 2, "migrated": False, "customer_name": MASK}
     assert "山田" not in json.dumps(record.to_dict(), ensure_ascii=False)
+
+
+def test_a_batch_row_names_the_facts_once_and_reads_back_masked(
+    book: Rulebook, tmp_path: Path
+) -> None:
+    log = open_decision_log(f"sqlite:///{tmp_path / 'log.db'}")
+    same = [{"plan": "family", "users": n, "customer_name": f"山田{n}"} for n in (1, 2)]
+    mixed = [{"plan": "family", "users": 1}, {"plan": "basic", "users": 2, "customer_name": "佐藤"}]
+    try:
+        log_decisions(log, [book.decide("plan_change", f) for f in same], "same")
+        log_decisions(log, [book.decide("plan_change", f) for f in mixed], "mixed")
+        found = {(r.request_id, r.item): r.facts for r in log.query(Query())}
+    finally:
+        log.close()  # moves the journal into SQLite
+    assert found[("same", 1)] == {"plan": "family", "users": 2, "migrated": False,
+                                  "customer_name": MASK}  # fmt: skip
+    assert found[("mixed", 1)]["customer_name"] == MASK and found[("mixed", 0)]["users"] == 1
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        (names, values), = connection.execute(
+            "SELECT facts -> '$.names', facts -> '$.values' FROM decision_requests"
+            " WHERE request_id = 'same'")  # fmt: skip
+        (text,) = connection.execute("SELECT group_concat(facts) FROM decision_requests").fetchone()
+    assert json.loads(names) == ["plan", "users", "migrated", "customer_name"]
+    assert json.loads(values) == [["family", 1, False, MASK], ["family", 2, False, MASK]]
+    assert "山田" not in text and "佐藤" not in text
 
 
 def test_query_filters_by_ruleset_time_and_outcome(book: Rulebook, log_url: str) -> None:
@@ -134,3 +164,19 @@ def test_cli_log_prints_matching_decisions(
     assert [json.loads(line)["request_id"] for line in lines] == ["new"]
     assert main(["log", "--log", url, "--until", today]) == 0
     assert "old" in capsys.readouterr().out
+
+
+_FACT_VALUES = st.one_of(st.booleans(), st.integers(), st.text(), st.dates(),
+                         st.lists(st.text(max_size=3), max_size=3).map(tuple))  # fmt: skip
+_FACTS = st.dictionaries(st.sampled_from(["a", "b", "氏名", "c"]), _FACT_VALUES, max_size=4)
+
+
+@given(st.lists(_FACTS, min_size=1, max_size=5), st.frozensets(st.sampled_from(["a", "氏名"])))
+def test_the_facts_column_reads_back_what_was_written(
+    facts: list[dict[str, object]], masked: frozenset[str]
+) -> None:
+    """Either layout (names once, or one object per decision) gives back each decision's facts, as JSON
+    values, in their order, with the masked names masked."""
+    expected = [{n: MASK if n in masked else v for n, v in facts_to_json(f).items()} for f in facts]
+    read = facts_of_column(json.loads(facts_column(facts, masked)))
+    assert [list(f.items()) for f in read] == [list(f.items()) for f in expected]
