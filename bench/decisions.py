@@ -14,7 +14,9 @@ Paths, all measured in the same process and interleaved round by round:
 
 Every path must give the same answer (outcome and reasons in rule order) on every verification input
 before anything is timed; the script exits non-zero otherwise. Figures are medians over the rounds;
-ratios are against zen's fastest single-decision path and the floor measured in the same run.
+ratios are against zen's fastest single-decision path and the floor measured in the same run. The
+targets are judged per round (the median of each round's ratio), with the two engine paths timed back
+to back, because the shared host's load drifts over the minute a round of every path takes.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ AS_OF = date(2024, 4, 1)
 #: A pinned copy of rules/tv_application.yaml that bench/tv_peers.py mirrors by hand.
 RULES = ROOT / "bench" / "tv_application.yaml"
 BATCH = 1_000
+ENGINE_SINGLE = "engine Rulebook.decide (table)"
+ENGINE_BATCH = "engine Rulebook.decide_batch (table)"
 
 
 def engine_answer(decision: Decision | Any) -> Answer:
@@ -77,7 +81,7 @@ def build_paths() -> tuple[dict[str, Callable[[Any], Any]], dict[str, Callable[[
         return lambda items: zen_engine.evaluate_batch([{"key": key, "context": f} for f in items])
 
     single: dict[str, Callable[[Any], Any]] = {
-        "engine Rulebook.decide (table)": lambda f: book.decide("tv_application", f, AS_OF),
+        ENGINE_SINGLE: lambda f: book.decide("tv_application", f, AS_OF),
         "engine Rulebook.decide, live durable_rules": lambda f: decider.decide_live(f, AS_OF),
         "hand-written Python (floor)": floor_decide,
         "durable_rules Host API, raw": durable.decide,
@@ -87,9 +91,7 @@ def build_paths() -> tuple[dict[str, Callable[[Any], Any]], dict[str, Callable[[
         "zen ZenDecision.evaluate, expression": zen_expr.evaluate,
     }
     batch: dict[str, Callable[[Any], Any]] = {
-        "engine Rulebook.decide_batch (table)": lambda items: book.decide_batch(
-            "tv_application", items, AS_OF
-        ),
+        ENGINE_BATCH: lambda items: book.decide_batch("tv_application", items, AS_OF),
         "engine decide_batch, live durable_rules": lambda items: decider.decide_many_live(
             items, AS_OF
         ),
@@ -168,15 +170,22 @@ def run(rounds: int, n_fast: int, n_slow: int) -> None:
     inputs = [random_facts(ruleset, rng) for _ in range(n_fast)]
     batches = [inputs[i : i + BATCH] for i in range(0, n_fast, BATCH)]
     results: dict[str, list[float]] = {name: [] for name in [*single, *batch]}
-    for _ in range(rounds):
-        for name, fn in single.items():
-            count = n_slow if any(s in name for s in SLOW) else n_fast
-            gc.collect()
-            results[name].append(time_single(fn, inputs[:count]))
-        for name, fn in batch.items():
-            count = max(1, n_slow // BATCH) if any(s in name for s in SLOW) else len(batches)
-            gc.collect()
-            results[name].append(time_batch(fn, batches[:count]))
+
+    def time_path(name: str) -> None:
+        slow = any(s in name for s in SLOW)
+        gc.collect()
+        if name in single:
+            results[name].append(time_single(single[name], inputs[: n_slow if slow else n_fast]))
+        else:
+            count = max(1, n_slow // BATCH) if slow else len(batches)
+            results[name].append(time_batch(batch[name], batches[:count]))
+
+    for round_number in range(rounds):
+        # The two engine paths back to back (in turns first), so their per-round ratio compares two
+        # measurements seconds apart: the host's load drifts over a round of every path.
+        pair = [ENGINE_SINGLE, ENGINE_BATCH][:: 1 if round_number % 2 == 0 else -1]
+        for name in [*pair, *(n for n in [*single, *batch] if n not in pair)]:
+            time_path(name)
     medians = {name: median(v) for name, v in results.items()}
     zen_best = max(v for k, v in medians.items() if k.startswith("zen") and k in single)
     zen_batch_best = max(v for k, v in medians.items() if k.startswith("zen") and k in batch)
@@ -196,12 +205,17 @@ def run(rounds: int, n_fast: int, n_slow: int) -> None:
     print(table(header, rows(list(single), zen_best)))
     print(f"\nbatches of {BATCH:,} (vs zen fastest batch path)\n")
     print(table(header, rows(list(batch), zen_batch_best)))
-    engine_single = medians["engine Rulebook.decide (table)"]
-    engine_batch = medians["engine Rulebook.decide_batch (table)"]
-    print(f"\ntarget single ≥ 2× zen fastest: {engine_single / zen_best:.2f}× "
-          f"({'met' if engine_single >= 2 * zen_best else 'NOT met'}); "
-          f"batch per decision ≥ single: {engine_batch / engine_single:.2f}× "
-          f"({'met' if engine_batch >= engine_single else 'NOT met'})")  # fmt: skip
+    vs_zen = median([mine / max(results[z][i] for z in single if z.startswith("zen"))
+                     for i, mine in enumerate(results[ENGINE_SINGLE])])  # fmt: skip
+    batch_vs_single = median(
+        [b / s for b, s in zip(results[ENGINE_BATCH], results[ENGINE_SINGLE], strict=True)]
+    )
+    print(f"\nper round (median of the rounds' ratios): engine single vs zen's fastest single "
+          f"path {vs_zen:.2f}×; engine batch per decision vs engine single {batch_vs_single:.2f}× "
+          f"(timed back to back)")  # fmt: skip
+    print(f"target single ≥ 2× zen fastest: {vs_zen:.2f}× ({'met' if vs_zen >= 2 else 'NOT met'}); "
+          f"batch per decision ≥ single: {batch_vs_single:.2f}× "
+          f"({'met' if batch_vs_single >= 1 else 'NOT met'})")  # fmt: skip
 
 
 def main() -> None:
