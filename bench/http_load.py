@@ -181,17 +181,21 @@ def half_rate_delay(max_rps: float) -> int:
     return max(1, round((cycle_s - WORKERS / max_rps) * 1000))
 
 
-def measure(
-    wrk: str, url: str, body: bytes, folder: Path, name: str, duration: float
-) -> dict[str, float]:
-    """The max rate, then the latency at about half of it, one after the other."""
-    full = wrk_run(wrk, url, wrk_script(folder, name, body), duration)
-    delay = half_rate_delay(full["rps"])
-    half = wrk_run(wrk, url, wrk_script(folder, f"{name}-paced", body, delay), duration,
-                   PACED_CONNECTIONS)  # fmt: skip
-    return {"rps": full["rps"], "p50": full["p50"], "p99": full["p99"],
-            "half_rate": half["rps"], "half_share": half["rps"] / full["rps"],
-            "half_p50": half["p50"], "half_p99": half["p99"]}  # fmt: skip
+def measure_round(
+    wrk: str, targets: list[tuple[str, bytes]], folder: Path, duration: float
+) -> list[dict[str, float]]:
+    """One round: every endpoint's max rate back to back (so each ratio to the bare endpoint pairs
+    runs seconds apart), then each endpoint's latency at about half of its max rate."""
+    full = [wrk_run(wrk, url, wrk_script(folder, str(index), body), duration)
+            for index, (url, body) in enumerate(targets)]  # fmt: skip
+    results = []
+    for index, ((url, body), top) in enumerate(zip(targets, full, strict=True)):
+        script = wrk_script(folder, f"{index}-paced", body, half_rate_delay(top["rps"]))
+        half = wrk_run(wrk, url, script, duration, PACED_CONNECTIONS)
+        results.append({"rps": top["rps"], "p50": top["p50"], "p99": top["p99"],
+                        "half_rate": half["rps"], "half_share": half["rps"] / top["rps"],
+                        "half_p50": half["p50"], "half_p99": half["p99"]})  # fmt: skip
+    return results
 
 
 def main() -> None:
@@ -227,10 +231,8 @@ def main() -> None:
                 targets.append((url, body))
             for _ in range(args.runs):
                 wakeups.append(wakeup_lateness_p99())
-                for index, (url, body) in enumerate(targets):
-                    results.setdefault(index, []).append(
-                        measure(wrk, url, body, folder, str(index), args.duration)
-                    )
+                for index, result in enumerate(measure_round(wrk, targets, folder, args.duration)):
+                    results.setdefault(index, []).append(result)
         finally:
             for process in running.values():
                 process.send_signal(signal.SIGTERM)
@@ -281,7 +283,7 @@ def report(
     rows = []
     for index, endpoint in enumerate(chosen):
         m = med[index]
-        # The ratio in each round (both measured within a minute of each other), then the median:
+        # The ratio in each round (the max runs of a round are back to back), then the median:
         # steadier than the ratio of the medians when the host's load drifts between rounds.
         per_round = median(
             [r["rps"] / b["rps"] for r, b in zip(results[index], results[0], strict=True)]
