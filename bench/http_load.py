@@ -239,8 +239,10 @@ def main() -> None:
             for process in running.values():
                 process.wait(timeout=30)
     if args.json:
-        args.json.write_text(json.dumps({chosen[i].label + " @ " + chosen[i].server: r
-                                         for i, r in results.items()}, indent=1))  # fmt: skip
+        raw: dict[str, Any] = {chosen[i].label + " @ " + chosen[i].server: r
+                               for i, r in results.items()}  # fmt: skip
+        raw["host wake-up lateness p99 ms, before each round"] = wakeups
+        args.json.write_text(json.dumps(raw, indent=1))
     args.steal = stolen_since(steal_before)
     args.wakeups = wakeups
     report(chosen, results, args)
@@ -300,10 +302,14 @@ def report(
     print(table(["endpoint", "server", "max requests/s", "vs bare", "vs bare, per round",
                  "p50 ms (max)", "p99 ms (max)", "half: requests/s", "half: of max", "half: p50 ms",
                  "half: p99 ms", "decisions/s (max)"], rows))  # fmt: skip
-    print("\nmax requests/s in each round:")
-    for index, endpoint in enumerate(chosen):
-        rounds = " / ".join(f"{r['rps']:,.0f}" for r in results[index])
-        print(f"* {endpoint.label} ({endpoint.server}): {rounds}")
+    for title, key, form in (
+        ("max requests/s", "rps", "{:,.0f}"),
+        ("half-rate p99 ms", "half_p99", "{:.2f}"),
+    ):
+        print(f"\n{title} in each round:")
+        for index, endpoint in enumerate(chosen):
+            rounds = " / ".join(form.format(r[key]) for r in results[index])
+            print(f"* {endpoint.label} ({endpoint.server}): {rounds}")
     print(f"\nCPU time stolen by the host during the runs: {args.steal:.0%}")
     wakeups = " / ".join(f"{w:.2f}" for w in args.wakeups)
     print(f"A thread woken from a 1 ms sleep was late by, p99 in ms (before each round): {wakeups}; "
