@@ -142,7 +142,8 @@ def facts_of_column(parsed: object) -> list[dict[str, object]]:
     if isinstance(parsed, dict):
         names = parsed["names"]
         return [dict(zip(names, row, strict=True)) for row in parsed["values"]]
-    assert isinstance(parsed, list)
+    if not isinstance(parsed, list):  # not written by facts_column: say so instead of failing later
+        raise ValueError(f"decision log facts column is neither layout: {type(parsed).__name__}")
     return parsed
 
 
