@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -72,6 +73,16 @@ class Server:
     target: str
     port: int
     env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One endpoint as wrk drives it, and the server's stderr (where the service logs each request)."""
+
+    url: str
+    body: bytes
+    path: str
+    server_log: Path
 
 
 @dataclass(frozen=True)
@@ -123,13 +134,14 @@ def ensure_wrk() -> str:
     return found
 
 
-def serve(name: str, server: Server) -> subprocess.Popen[bytes]:
+def serve(name: str, server: Server, stderr: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", **server.env}
-    process = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--bind",
-         f"127.0.0.1:{server.port}", "--log-level", "warning", server.target],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    with stderr.open("ab") as log:  # append mode: own_time_p99 empties it between runs
+        process = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--bind",
+             f"127.0.0.1:{server.port}", "--log-level", "warning", server.target],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -201,30 +213,56 @@ def calibrated_delay(delay_ms: int, achieved_rps: float, target_rps: float) -> i
 
 
 def paced_run(
-    wrk: str, url: str, body: bytes, script_name: Path, max_rps: float, duration: float
+    wrk: str, target: Target, script_name: Path, max_rps: float, duration: float
 ) -> dict[str, float]:
-    """Latency at about half of ``max_rps``: a short calibration run, then the timed run."""
+    """Latency at about half of ``max_rps``: a short calibration run, then the timed run, with the
+    p99 of the service's own time for the same requests (``own_p99``)."""
     folder, name = script_name.parent, script_name.name
     delay = half_rate_delay(max_rps)
-    trial = wrk_run(wrk, url, wrk_script(folder, name, body, delay), CALIBRATION_S,
-                    PACED_CONNECTIONS)  # fmt: skip
-    delay = calibrated_delay(delay, trial["rps"], max_rps / 2)
-    return wrk_run(wrk, url, wrk_script(folder, name, body, delay), duration, PACED_CONNECTIONS)
+    script = wrk_script(folder, name, target.body, delay)
+    trial = wrk_run(wrk, target.url, script, CALIBRATION_S, PACED_CONNECTIONS)
+    script = wrk_script(
+        folder, name, target.body, calibrated_delay(delay, trial["rps"], max_rps / 2)
+    )
+    own_time_p99(target)  # empties the log of the calibration run's lines
+    result = wrk_run(wrk, target.url, script, duration, PACED_CONNECTIONS)
+    return {**result, "own_p99": own_time_p99(target)}
+
+
+def own_time_p99(target: Target) -> float:
+    """The p99 of the ``duration_ms`` the service logged for ``target.path`` since the last call (NaN
+    when none, as for the bare endpoint): its time from the request's start to the answer's body,
+    without the wait for a worker, the connection or the load generator. Empties the log."""
+    lines = target.server_log.read_bytes().splitlines()
+    os.truncate(target.server_log, 0)  # gunicorn appends (O_APPEND): its next line starts the file
+    durations = sorted(
+        entry["duration_ms"] for entry in map(_json_or_none, lines)
+        if entry and entry.get("path") == target.path and "duration_ms" in entry
+    )  # fmt: skip
+    return durations[int(len(durations) * 0.99) - 1] if durations else float("nan")
+
+
+def _json_or_none(line: bytes) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None  # gunicorn's own lines are not JSON
 
 
 def measure_round(
-    wrk: str, targets: list[tuple[str, bytes]], folder: Path, duration: float
+    wrk: str, targets: list[Target], folder: Path, duration: float
 ) -> list[dict[str, float]]:
     """One round: every endpoint's max rate back to back (so each ratio to the bare endpoint pairs
     runs seconds apart), then each endpoint's latency at about half of its max rate."""
-    full = [wrk_run(wrk, url, wrk_script(folder, str(index), body), duration)
-            for index, (url, body) in enumerate(targets)]  # fmt: skip
+    full = [wrk_run(wrk, t.url, wrk_script(folder, str(index), t.body), duration)
+            for index, t in enumerate(targets)]  # fmt: skip
     results = []
-    for index, ((url, body), top) in enumerate(zip(targets, full, strict=True)):
-        half = paced_run(wrk, url, body, folder / f"{index}-paced", top["rps"], duration)
+    for index, (target, top) in enumerate(zip(targets, full, strict=True)):
+        half = paced_run(wrk, target, folder / f"{index}-paced", top["rps"], duration)
         results.append({"rps": top["rps"], "p50": top["p50"], "p99": top["p99"],
                         "half_rate": half["rps"], "half_share": half["rps"] / top["rps"],
-                        "half_p50": half["p50"], "half_p99": half["p99"]})  # fmt: skip
+                        "half_p50": half["p50"], "half_p99": half["p99"],
+                        "half_own_p99": half["own_p99"]})  # fmt: skip
     return results
 
 
@@ -259,7 +297,7 @@ def main() -> None:
         folder = Path(tmp)
         planned = servers(folder)
         running = {
-            name: serve(name, server)
+            name: serve(name, server, folder / f"{name}.log")
             for name, server in planned.items()
             if any(e.server == name for e in chosen)
         }
@@ -270,7 +308,8 @@ def main() -> None:
                 url = f"http://127.0.0.1:{planned[endpoint.server].port}{endpoint.path}"
                 check(url, body)
                 wrk_run(wrk, url, wrk_script(folder, str(index), body), 2)  # warm-up: both workers
-                targets.append((url, body))
+                path = endpoint.path.partition("?")[0]
+                targets.append(Target(url, body, path, folder / f"{endpoint.server}.log"))
             for _ in range(args.runs):
                 floor, waited = wait_until_quiet(args.quiet, args.quiet_wait)
                 wakeups.append(floor)
@@ -361,6 +400,7 @@ def report(
             endpoint.label, endpoint.server, m["rps"], f"{m['rps'] / bare:.0%}",
             f"{per_round:.0%}", m["p50"], m["p99"],
             m["half_rate"], f"{m['half_share']:.0%}", m["half_p50"], m["half_p99"],
+            "—" if math.isnan(m["half_own_p99"]) else m["half_own_p99"],
             f"{m['rps'] * endpoint.decisions:,.0f}" if endpoint.decisions else "—",
         ])  # fmt: skip
     print(f"machine: {machine()}\nrevision: {git_revision()}; gunicorn {WORKERS} sync workers; "
@@ -368,13 +408,16 @@ def report(
           f"{args.duration:g} s runs, median of {args.runs}\n")  # fmt: skip
     print(table(["endpoint", "server", "max requests/s", "vs bare", "vs bare, per round",
                  "p50 ms (max)", "p99 ms (max)", "half: requests/s", "half: of max", "half: p50 ms",
-                 "half: p99 ms", "decisions/s (max)"], rows))  # fmt: skip
+                 "half: p99 ms", "half: p99 ms in the service", "decisions/s (max)"], rows))  # fmt: skip
     for title, key, form in (
         ("max requests/s", "rps", "{:,.0f}"),
         ("half-rate p99 ms", "half_p99", "{:.2f}"),
+        ("half-rate p99 ms in the service (its own log)", "half_own_p99", "{:.2f}"),
     ):
         print(f"\n{title} in each round:")
         for index, endpoint in enumerate(chosen):
+            if all(math.isnan(r[key]) for r in results[index]):
+                continue  # the bare endpoint logs no durations
             rounds = " / ".join(form.format(r[key]) for r in results[index])
             print(f"* {endpoint.label} ({endpoint.server}): {rounds}")
     print(f"\nCPU time stolen by the host during the runs: {args.steal:.0%}")

@@ -328,10 +328,9 @@ written before this layout keep their per-decision ``decisions`` table; queries 
 #: The per-decision table of files written before :data:`_SQLITE_SCHEMA` (read, never written).
 _LEGACY_TABLE = "decisions"
 
-_SQLITE_INSERT = (
-    "INSERT INTO decision_requests (request_id, first_item, decided_at, ruleset, version, as_of, "
-    "outcomes, kinds, reasons, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+#: The columns of a row as the journal holds it (see :func:`_sqlite_rows`), in order.
+_SQLITE_COLUMNS = ("request_id", "first_item", "decided_at", "ruleset", "version", "as_of",
+                   "outcomes", "kinds", "reasons", "facts")  # fmt: skip
 
 SYNCHRONOUS_MODES = ("normal", "full")
 
@@ -517,7 +516,7 @@ class _Shard:
         self._lock_file = lock_file
         connection.executescript(_SQLITE_SCHEMA)
         connection.execute("PRAGMA wal_autocheckpoint = 0")  # see _Mover
-        self.journal = Journal(path, connection, _SQLITE_INSERT, synchronous)
+        self.journal = Journal(path, connection, "decision_requests", _SQLITE_COLUMNS, synchronous)
         self.mover = _Mover(self.journal, path, synchronous)
 
     @classmethod
@@ -602,9 +601,9 @@ def _request_rows(connection: sqlite3.Connection, query: Query) -> Iterator[Sequ
         where += (" AND " if where else " WHERE ") + "instr(outcomes, ?) > 0"
         values.append(dumps_strings([query.outcome])[1:-1])
     yield from connection.execute(
-        "SELECT request_id, first_item, decided_at, ruleset, version, as_of, outcomes, kinds, "
-        f"reasons, facts FROM decision_requests{where} ORDER BY seq", _sqlite_values(values)
-    )  # fmt: skip
+        f"SELECT {', '.join(_SQLITE_COLUMNS)} FROM decision_requests{where} ORDER BY seq",
+        _sqlite_values(values),
+    )
 
 
 def _row_matches(row: Sequence[Any], query: Query) -> bool:

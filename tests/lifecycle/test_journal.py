@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from engine import audit, journal
 from engine.audit import DecisionRecord, Query, SQLiteDecisionLog, _sqlite_rows
@@ -175,3 +177,40 @@ def test_a_write_that_fails_is_an_audit_error(
     log.append([record("c")])  # not glued to the cut-off line
     log.close()
     assert sqlite_request_ids(tmp_path / "log.db") == ["a", "c"]
+
+
+_ROW = st.tuples(
+    st.text(), st.integers(0, 2**53), st.text(), st.text(), st.text(), st.text(),
+    st.text(), st.text(), st.text(), st.text(),
+)  # fmt: skip
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=st.lists(st.lists(_ROW, min_size=1, max_size=3), max_size=6))
+@example(lines=[[("a", 0, "t", "r", "1", "d", '["ok"]', "[]", "[[]]", '{"x":"é\\"\\n😀"}')]])
+@example(lines=[[("a\x00b", 0, "t", "r", "1", "d", "", "", "", "")]])  # SQLite would cut at the NUL
+def test_the_copy_into_sqlite_keeps_every_value_its_type_and_the_order(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[list[tuple[object, ...]]]
+) -> None:
+    """SQLite parses the journal's JSON (``journal.insert_from_json``): each value arrives exactly as
+    binding the parsed row gave it, including quotes, backslashes, NUL and non-BMP characters."""
+    shard = tmp_path_factory.mktemp("copy") / "log.db"
+    SQLiteDecisionLog(shard).close()  # the tables
+    connection = sqlite3.connect(shard, isolation_level=None, check_same_thread=False)
+    writer = journal.Journal(
+        shard, connection, "decision_requests", audit._SQLITE_COLUMNS, "normal"
+    )
+    try:
+        for rows in lines:
+            writer.append(rows)
+        writer.copy()
+        stored = connection.execute(
+            f"SELECT {', '.join(audit._SQLITE_COLUMNS)} FROM decision_requests ORDER BY seq"
+        ).fetchall()
+        types = connection.execute("SELECT DISTINCT typeof(first_item) FROM decision_requests")
+        assert {t for (t,) in types} <= {"integer"}
+    finally:
+        writer.close()  # closes the connection
+    assert stored == [row for rows in lines for row in rows]
