@@ -45,7 +45,8 @@ unit: setup browser-deps postgres
 
 test: lint check-rules unit
 
-# Every benchmark of docs/benchmarks.md, one after the other (about 30 minutes; nothing else should run).
+# Every benchmark of docs/benchmarks.md, one after the other (about 30 minutes, longer while the HTTP
+# rounds wait for a quiet host; nothing else should run).
 # Each script's report is kept in test-output/bench/ for copying into the docs.
 BENCH_OUT := test-output/bench
 bench: setup

@@ -78,7 +78,7 @@ def main() -> None:
         )
     )
     worst = max(r[4] for r in rows)
-    print(f"\ntarget drift ≤ 10 MB: {'met' if worst <= 10 else 'NOT met'} (worst {worst:.1f} MB)")
+    print(f"\ntarget drift ≤ 10 MB: {'met' if worst <= 10 else 'NOT met'} (worst {worst:.2f} MB)")
 
 
 if __name__ == "__main__":
