@@ -85,8 +85,8 @@ def insert_from_json(table: str, columns: Sequence[str]) -> str:
     SQLite parses the JSON inside one statement, and Python's ``sqlite3`` releases the GIL while a
     statement runs, so the requests served by the same process never wait for the copy. Parsing the
     lines in Python and binding them with ``executemany`` held the GIL in stretches up to the
-    interpreter's 5 ms switch interval, about 1 % of the time at 2,000 requests/s: that was the
-    log's share of the p99 latency (docs/benchmarks.md). ``json_extract`` gives each value the type
+    interpreter's 5 ms switch interval, and a request arriving meanwhile waited: that was the log's
+    share of the p99 latency (docs/benchmarks.md, section 3). ``json_extract`` gives each value the type
     binding the parsed value gave: text, integer, NULL; true/false as 1/0. Only a string with an
     escaped NUL comes out cut off at the NUL, so such a file goes through :func:`insert_rows`.
     """
@@ -234,7 +234,7 @@ class Journal:
 
     def _insert(self, data: bytes) -> None:
         """Insert the rows of a journal file's complete lines (in the open transaction)."""
-        if _ESCAPED_NUL in data:  # rare (a NUL outside the JSON-text columns): parse in Python
+        if _ESCAPED_NUL in data:  # rare: a NUL in some value (or a backslash before "u0000")
             self._connection.executemany(self._insert_row, [tuple(r) for r in rows_of(data)])
         else:
             lines = complete_lines(data)
