@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+from common import p99  # isort: skip
 from engine.audit import DecisionLog, log_decisions, open_decision_log
 from engine.paths import rules_dir
 from engine.rulebook import Rulebook, load_rulebook
@@ -43,10 +44,8 @@ def measure(book: Rulebook, log: DecisionLog | None, n: int, batch: bool = False
 
 
 def report(label: str, timings: list[float]) -> None:
-    ordered = sorted(timings)
-    p99 = ordered[int(len(ordered) * 0.99) - 1]
     print(f"| {label} | {statistics.mean(timings):.3f} | {statistics.median(timings):.3f} | "
-          f"{p99:.3f} | {1000 / statistics.mean(timings):,.0f} |")  # fmt: skip
+          f"{p99(sorted(timings)):.3f} | {1000 / statistics.mean(timings):,.0f} |")  # fmt: skip
 
 
 def main() -> None:

@@ -60,6 +60,11 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
+def p99(ordered: Sequence[float]) -> float:
+    """The 99th percentile of values sorted ascending (the value below which 99 % of them lie)."""
+    return ordered[int(len(ordered) * 0.99) - 1]
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A GitHub markdown table; numbers right-aligned."""
 

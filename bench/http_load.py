@@ -18,8 +18,9 @@ wrk (Debian package; installed with apt-get when missing) drives each endpoint i
 * **half**: 16 connections, each waiting a fixed delay (wrk's Lua ``delay()``) between an answer and
   its next request, the delay chosen so that the 16 together send about half of the max rate (the
   achieved rate is reported). A 3-second paced run first measures what the delay does not control
-  (the request's time, a late timer) and the delay is corrected for it. Debian's wrk cannot pace an exact rate (``-R`` is wrk2) and a Python
-  pacer needed half a core of this 2-core machine at 2,000 requests/s, which skewed what it measured.
+  (the request's time, a late timer) and the delay is corrected for it. Debian's wrk cannot pace an
+  exact rate (``-R`` is wrk2) and a Python pacer needed half a core of this 2-core machine at 2,000
+  requests/s, which skewed what it measured.
   Latency runs from sending a request to its answer; a stalled connection sends nothing meanwhile, so
   stalls are sampled by the other 15 connections only (wrk2 would count them for the requests they
   delay).
@@ -49,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, git_revision, machine, median, table  # isort: skip
+from common import ROOT, git_revision, machine, median, p99, table  # isort: skip
 
 VENV_BIN = ROOT / ".venv" / "bin"
 WORKERS = 2
@@ -239,7 +240,7 @@ def own_time_p99(target: Target) -> float:
         entry["duration_ms"] for entry in map(_json_or_none, lines)
         if entry and entry.get("path") == target.path and "duration_ms" in entry
     )  # fmt: skip
-    return durations[int(len(durations) * 0.99) - 1] if durations else float("nan")
+    return p99(durations) if durations else float("nan")
 
 
 def _json_or_none(line: bytes) -> Any:
@@ -364,8 +365,7 @@ def wakeup_lateness_p99(samples: int = 1_000, sleep_s: float = 0.001) -> float:
         start = time.perf_counter()
         time.sleep(sleep_s)
         late.append((time.perf_counter() - start - sleep_s) * 1000)
-    late.sort()
-    return late[int(len(late) * 0.99) - 1]
+    return p99(sorted(late))
 
 
 def cpu_times() -> list[int]:
