@@ -17,9 +17,9 @@ import uuid
 from pathlib import Path
 
 from common import p99  # isort: skip
-from engine.audit import DecisionLog, log_decisions, open_decision_log
+from engine.lifecycle.audit import DecisionLog, log_decisions, open_decision_log
 from engine.paths import rules_dir
-from engine.rulebook import Rulebook, load_rulebook
+from engine.rules.rulebook import Rulebook, load_rulebook
 
 RULESET = "passport_continuation"
 FACTS = {"line_provider": "ntt_west", "access_service": "flets_hikari_next",

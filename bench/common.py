@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # scripts run as `python bench/x.py` from the project root
     sys.path.insert(0, str(ROOT))
 
-from engine.model import FactType, RuleSet  # noqa: E402
+from engine.rules.model import FactType, RuleSet  # noqa: E402
 
 
 def version(package: str) -> str:

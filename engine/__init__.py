@@ -22,8 +22,8 @@ from .errors import (
     UnknownRuleSetError,
     ValidationError,
 )
-from .explain import Decision, Reason
-from .rulebook import Rulebook, load_rulebook
+from .rules.explain import Decision, Reason
+from .rules.rulebook import Rulebook, load_rulebook
 
 __all__ = [
     "Decision",

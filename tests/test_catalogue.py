@@ -1,8 +1,8 @@
 """docs/rules-catalogue.md is generated from rules/; it must not fall behind the rule files."""
 
 from engine import Rulebook
-from engine.catalogue import render_catalogue
 from engine.paths import PROJECT_ROOT
+from engine.rules.catalogue import render_catalogue
 
 
 def test_committed_catalogue_matches_the_rules(bundled_rulebook: Rulebook) -> None:

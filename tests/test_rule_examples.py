@@ -6,7 +6,7 @@ import pytest
 
 from engine import Rulebook, load_rulebook
 from engine.paths import rules_dir
-from engine.rulebook import ExampleResult
+from engine.rules.rulebook import ExampleResult
 
 
 def _example_ids() -> list[tuple[str, str, int]]:

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from engine.loader import yaml_files
+from engine.format.loader import yaml_files
 from engine.paths import PROJECT_ROOT, rules_dir
 
 SCHEMA = json.loads((PROJECT_ROOT / "docs" / "rule-format.schema.json").read_text(encoding="utf-8"))

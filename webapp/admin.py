@@ -1,6 +1,6 @@
 """Rule lifecycle in the server: hot reload, the decision log, impact reports, and who may do what.
 
-``init_app`` puts an :class:`engine.reload.EngineHolder` (rulebook + tariffs) and the decision log in
+``init_app`` puts an :class:`engine.lifecycle.reload.EngineHolder` (rulebook + tariffs) and the decision log in
 ``app.extensions``, leases the serving bundle for each request (a reload mid-request does not change
 the version a request uses), starts the folder watcher, and registers the admin blueprint:
 
@@ -31,7 +31,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
-from engine.audit import (
+from engine.clock import today_in_tokyo
+from engine.errors import ValidationError
+from engine.format.common import Text
+from engine.lifecycle.audit import (
     DEFAULT_QUERY_LIMIT,
     AuditError,
     DecisionLog,
@@ -41,13 +44,10 @@ from engine.audit import (
     open_decision_log,
     start_of_day,
 )
-from engine.clock import today_in_tokyo
-from engine.errors import ValidationError
-from engine.explain import Decision
-from engine.impact import Case, cases_from_log, only, replay
-from engine.model import Text
+from engine.lifecycle.impact import Case, cases_from_log, only, replay
+from engine.lifecycle.reload import Bundle, EngineHolder, FolderWatcher, Lease, load_bundle
 from engine.paths import rules_dir, tariffs_dir
-from engine.reload import Bundle, EngineHolder, FolderWatcher, Lease, load_bundle
+from engine.rules.explain import Decision
 
 from .observability import current_request_id
 from .problems import PROBLEM_TYPES, Problem, ProblemType, problem_response

@@ -12,7 +12,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from engine import Rulebook, today_in_tokyo
-from engine.model import Lang, RuleSet, Text
+from engine.format.common import Lang, Text
+from engine.rules.model import RuleSet
 
 from . import orders
 from .decisions import (

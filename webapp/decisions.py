@@ -12,7 +12,8 @@ from datetime import date
 from typing import Any
 
 from engine import Decision, FactsError, Rulebook, today_in_tokyo
-from engine.model import Lang, RuleSet
+from engine.format.common import Lang
+from engine.rules.model import RuleSet
 
 from .problems import flatten_messages, invalid_fields, prefixed
 from .render import EXPLAIN_LEVELS, Explain, compact_decision_json, decision_json, dumps

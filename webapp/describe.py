@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from engine.facts import facts_json_schema
-from engine.model import Citation, Example, Gap, Note, Outcome, Parameter, RuleSet
+from engine.format.common import Citation, Gap
+from engine.rules.facts import facts_json_schema
+from engine.rules.model import Example, Note, Outcome, Parameter, RuleSet
 
 
 def json_value(value: object) -> Any:

@@ -1,6 +1,6 @@
 """Where the app keeps its loaded rulebook and tariffs, and the only way views reach them.
 
-Both live in the :class:`engine.reload.EngineHolder` that :mod:`webapp.admin` keeps in ``app.extensions``.
+Both live in the :class:`engine.lifecycle.reload.EngineHolder` that :mod:`webapp.admin` keeps in ``app.extensions``.
 Views call :func:`get_rulebook` / :func:`get_tariffs`; the first call of a request leases the serving
 version until the request ends, so a hot reload never changes the version under a request.
 """

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, Protocol
 
-from engine.model import AS_OF, FactSpec, FactType, Lang, RuleSet
+from engine.format.common import Lang
+from engine.rules.model import AS_OF, FactSpec, FactType, RuleSet
 
 Control = Literal["select", "checkboxes", "radios", "date", "number", "text"]
 

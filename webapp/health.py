@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from engine.model import Text
+from engine.format.common import Text
 
 from .extensions import RULEBOOK_KEY, get_rulebook, get_tariffs
 from .problems import Problem

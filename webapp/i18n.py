@@ -15,7 +15,7 @@ from flask import Flask, request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-from engine.model import LANGUAGES, Lang
+from engine.format.common import LANGUAGES, Lang
 
 DEFAULT_LANG: Lang = "ja"
 LANG_COOKIE = "lang"

@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 
 from engine import jsontext
-from engine.model import Text
+from engine.format.common import Text
 
 from .problems import Problem, invalid_fields
 

@@ -1,7 +1,7 @@
 """The OpenAPI 3 document, generated with apispec from the marshmallow schemas.
 
 Each rule set gets its own evaluate and evaluate-batch paths whose request schemas come from the rule
-set's fact schema (:func:`engine.facts.facts_schema_class`), so generated clients know every fact, type
+set's fact schema (:func:`engine.rules.facts.facts_schema_class`), so generated clients know every fact, type
 and allowed value. The document is built once per loaded rulebook and cached.
 """
 
@@ -15,8 +15,8 @@ from flask import current_app
 from marshmallow import Schema, fields, validate
 
 from engine import Rulebook
-from engine.facts import facts_schema_class
-from engine.model import RuleSet
+from engine.rules.facts import facts_schema_class
+from engine.rules.model import RuleSet
 
 from . import schemas
 from .extensions import get_rulebook, get_tariffs

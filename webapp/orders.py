@@ -12,7 +12,8 @@ from datetime import date
 from typing import Any
 
 from engine import Decision, EngineError, today_in_tokyo
-from engine.model import Lang, OutcomeKind, Text
+from engine.format.common import Lang, Text
+from engine.rules.model import OutcomeKind
 
 from .extensions import get_rulebook, get_tariffs
 from .problems import Problem, invalid_fields, prefixed, problem_for_engine_error

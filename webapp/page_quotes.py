@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from engine import Decision, EngineError
-from engine.model import Lang, OutcomeKind
+from engine.format.common import Lang
+from engine.rules.model import OutcomeKind
 
 from .extensions import get_tariffs
 

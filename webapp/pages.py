@@ -11,7 +11,8 @@ from typing import Any
 from flask import Blueprint, Response, make_response, render_template, request
 
 from engine import FactsError, NoVersionInForceError
-from engine.model import Lang, RuleSet
+from engine.format.common import Lang
+from engine.rules.model import RuleSet
 
 from .api import shown_version
 from .extensions import get_rulebook

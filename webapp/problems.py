@@ -17,7 +17,7 @@ from flask import Flask, Response, current_app, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine import EvaluationError, FactsError, NoVersionInForceError, UnknownRuleSetError
-from engine.model import Lang, Text
+from engine.format.common import Lang, Text
 
 from .i18n import api_lang, page_lang, translate_message
 from .observability import current_request_id

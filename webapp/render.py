@@ -1,6 +1,6 @@
 """Decisions as JSON text, fast: the static parts of an answer are rendered once per rule-set load.
 
-A decision's JSON (:meth:`engine.explain.Decision.to_dict`) is mostly text that depends only on the
+A decision's JSON (:meth:`engine.rules.explain.Decision.to_dict`) is mostly text that depends only on the
 rule set version, the outcome, the reasons, the fired rules and the language: labels, messages,
 citations, consequences, gaps. Only ``as_of`` and ``facts`` change from one decision to the next. So the
 first time an answer is seen, ``to_dict`` renders it and its JSON is cut into fragments around those
@@ -22,9 +22,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from engine.explain import Decision, Reason
+from engine.format.common import Lang
 from engine.memo import PerObject
-from engine.model import Lang, Outcome, RuleSet
+from engine.rules.explain import Decision, Reason
+from engine.rules.model import Outcome, RuleSet
 
 #: The fields of a decision's JSON that change per decision (in this order); all others depend only
 #: on the answer.

@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from engine.model import OutcomeKind
+from engine.rules.model import OutcomeKind
 
 from .problems import flatten_messages, invalid_fields
 from .render import EXPLAIN_LEVELS

@@ -37,7 +37,7 @@ and validates them and prices quote requests. The API the web app and the CLI us
 A bad request raises :class:`QuoteRequestError`; its ``fields`` maps paths such as
 ``items.0.params.size_mb`` to messages (unknown tariff or item, wrong types, missing or unknown
 parameters, values out of range, an end before its start). :func:`run_examples` runs every file's
-examples; :mod:`engine.tariff.cli` adds the ``quote`` command.
+examples; :mod:`engine.cli.quote` adds the ``quote`` command.
 """
 
 from __future__ import annotations

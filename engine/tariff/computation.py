@@ -14,7 +14,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from .model import Band, Cite, Figure, Gap, Item, ParamType, Tariff, Text
+from ..format.common import Citation, Gap, Text
+from .model import Band, Figure, Item, ParamType, Tariff
 
 LineStatus = Literal["priced", "not_charged", "cannot_be_priced", "refused"]
 FigureShape = Literal["value", "bands"]
@@ -30,7 +31,7 @@ class Line:
     unit_price: int | None = None
     amount: int | None = 0
     detail: dict[str, Any] = field(default_factory=dict)
-    cite: tuple[Cite, ...] = ()
+    cite: tuple[Citation, ...] = ()
     reason: Text | None = None
     gap: Gap | None = None
     warnings: list[tuple[str, Text]] = field(default_factory=list)
@@ -110,7 +111,7 @@ class ItemContext:
     def label(self, slot: str) -> Text:
         return self.tariff.figures[self.item.figures[slot]].label
 
-    def cite(self, slot: str) -> Cite:
+    def cite(self, slot: str) -> Citation:
         return self.tariff.figures[self.item.figures[slot]].cite
 
     def param(self, name: str) -> Any:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..format.common import Gap
 from .computation import ItemContext, KindParam, KindSpec, Line, text
-from .model import Gap
 
 _CALLER_PRICE = text(
     "単価は依頼者の入力値（事業者が定める料金）で、料金表の額ではありません",

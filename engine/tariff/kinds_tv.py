@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
+from ..format.common import Gap, Text
 from .computation import ItemContext, KindParam, KindSpec, Line, ParamProblem, text
-from .model import Gap, Text
 from .money import exact, prorate, truncate_yen
 from .periods import (
     Period,

@@ -13,15 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ..errors import SourceLocation
-from ..model import Citation  # re-exported for the tariff modules
-from ..model import Gap as Gap
-from ..model import Text as Text
-
-#: The tariff files cite exactly as the rule files do.
-Cite = Citation
-
-Provenance = Literal["sourced", "outside_fact", "inferred"]
-PROVENANCES: tuple[Provenance, ...] = ("sourced", "outside_fact", "inferred")
+from ..format.common import Citation, Gap, Provenance, Reading, Text, in_force
 
 ParamType = Literal[
     "int", "money", "decimal", "bool", "date", "datetime", "month", "enum", "string"
@@ -69,7 +61,7 @@ class Figure:
     value: Decimal | None
     bands: tuple[Band, ...]
     provenance: Provenance
-    cite: Cite
+    cite: Citation
     effective_from: date | None
     effective_to: date | None
     note: str | None
@@ -79,9 +71,7 @@ class Figure:
     location: SourceLocation
 
     def in_force(self, day: date) -> bool:
-        if self.effective_from is not None and day < self.effective_from:
-            return False
-        return self.effective_to is None or day <= self.effective_to
+        return in_force(day, self.effective_from, self.effective_to)
 
     def to_dict(self) -> dict[str, JSONValue]:
         result: dict[str, JSONValue] = {
@@ -127,26 +117,6 @@ class ParamSpec:
 
 
 @dataclass(frozen=True)
-class Reading:
-    """A passage with two readings, and the one this tariff implements."""
-
-    id: str
-    cite: Cite
-    passage: str
-    chosen: Text
-    other: Text
-
-    def to_dict(self) -> dict[str, JSONValue]:
-        return {
-            "id": self.id,
-            "cite": self.cite.to_dict(),
-            "passage": self.passage,
-            "chosen": self.chosen.to_dict(),
-            "other": self.other.to_dict(),
-        }
-
-
-@dataclass(frozen=True)
 class Item:
     """A priced thing: its parameters, the computation kind and the figures bound to its slots."""
 
@@ -157,7 +127,7 @@ class Item:
     tax: TaxMode
     params: Mapping[str, ParamSpec]
     figures: Mapping[str, str]
-    cite: tuple[Cite, ...]
+    cite: tuple[Citation, ...]
     readings: tuple[str, ...]
     notes: tuple[Text, ...]
     gap: Gap | None
@@ -186,7 +156,7 @@ class Tariff:
     effective_to: date | None
     sources: tuple[tuple[str, str], ...]
     price_basis: PriceBasis
-    tax_cite: Cite
+    tax_cite: Citation
     readings: Mapping[str, Reading]
     figures: Mapping[str, Figure]
     items: Mapping[str, Item]
@@ -194,9 +164,7 @@ class Tariff:
     file: str
 
     def in_force(self, day: date) -> bool:
-        return self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to
-        )
+        return in_force(day, self.effective_from, self.effective_to)
 
     def summary(self) -> dict[str, JSONValue]:
         return {
@@ -217,13 +185,11 @@ class TaxRate:
     effective_from: date
     effective_to: date | None
     provenance: Provenance
-    cite: Cite | None
+    cite: Citation | None
     note: str | None
 
     def in_force(self, day: date) -> bool:
-        return self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to
-        )
+        return in_force(day, self.effective_from, self.effective_to)
 
 
 def number_json(value: Decimal) -> int | str:

@@ -15,31 +15,25 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Diagnostic, SourceLocation, ValidationError
-from ..loader import MarkedDict, MarkedList, read_yaml_file, yaml_files
-from ..sources import SEEDS
+from ..format.common import PROVENANCES, REGIONS, Citation, Gap, Reading, Text
+from ..format.loader import MarkedDict, MarkedList, read_yaml_file, yaml_files
+from ..format.sources import SEEDS
 from .computation import KindSpec
 from .kinds import KINDS
 from .model import (
     PARAM_TYPES,
     PRICE_BASES,
-    PROVENANCES,
     TAX_MODES,
     Band,
-    Cite,
     Example,
     Figure,
-    Gap,
     Item,
     ParamSpec,
-    Reading,
     Tariff,
     TaxRate,
-    Text,
 )
 from .money import tax_on
 from .params import BadValue, parse_value
-
-REGIONS = ("ntt_east", "ntt_west")
 
 TARIFF_KEYS = (
     "tariff",
@@ -194,11 +188,13 @@ class Checker:
             return None
         return number if number.is_finite() else None
 
-    def cite(self, node: MarkedDict, key: str, path: str, sources: Iterable[str]) -> Cite | None:
+    def cite(
+        self, node: MarkedDict, key: str, path: str, sources: Iterable[str]
+    ) -> Citation | None:
         value = self.mapping(node, key, path)
         return None if value is None else self.cite_value(value, path, sources)
 
-    def cite_value(self, value: MarkedDict, path: str, sources: Iterable[str]) -> Cite | None:
+    def cite_value(self, value: MarkedDict, path: str, sources: Iterable[str]) -> Citation | None:
         self.known_keys(value, ("source", "clause", "reading"), path)
         source = self.string(value, "source", f"{path}.source")
         clause = self.string(value, "clause", f"{path}.clause")
@@ -213,7 +209,7 @@ class Checker:
             )
         if source is None or clause is None:
             return None
-        return Cite(source, clause, reading)
+        return Citation(source, clause, reading)
 
     def gap(self, node: MarkedDict, key: str, path: str) -> Gap | None:
         value = self.mapping(node, key, path, required=False)
@@ -330,7 +326,7 @@ def _sources(raw: MarkedDict, checker: Checker) -> list[tuple[str, str]]:
 
 def _tax_section(
     raw: MarkedDict, checker: Checker, sources: list[str]
-) -> tuple[str | None, Cite | None]:
+) -> tuple[str | None, Citation | None]:
     node = checker.mapping(raw, "tax", "tax")
     if node is None:
         return None, None
@@ -505,7 +501,9 @@ def _note(node: MarkedDict, index: int, checker: Checker, path: str) -> Text | N
     return checker.text_of(entry, f"{path}.notes[{index}]")
 
 
-def _item_cites(node: MarkedDict, checker: Checker, path: str, sources: list[str]) -> list[Cite]:
+def _item_cites(
+    node: MarkedDict, checker: Checker, path: str, sources: list[str]
+) -> list[Citation]:
     value = node.get("cite")
     entries = [value] if isinstance(value, MarkedDict) else value
     if not isinstance(entries, list) or not entries:

@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 
 from engine import Rulebook
-from engine.compiler import compile_ruleset, negation_normal_form
 from engine.errors import SourceLocation
-from engine.model import AllOf, AnyOf, Compare, NotOf
+from engine.rules.compiler import compile_ruleset, negation_normal_form
+from engine.rules.model import AllOf, AnyOf, Compare, NotOf
 
 HERE = SourceLocation("t.yaml", 1, 1)
 
@@ -63,8 +63,9 @@ def test_golden_definition_of_the_sample(sample_book: Rulebook) -> None:
 
 
 def test_facts_are_encoded_flat() -> None:
-    from engine.compiler import build_encoder
-    from engine.model import EnumValue, FactSpec, FactType, Text
+    from engine.format.common import Text
+    from engine.rules.compiler import build_encoder
+    from engine.rules.model import EnumValue, FactSpec, FactType
 
     label = Text("l", "l")
     specs = (

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ValidationError
-from engine.loader import MarkedDict, parse_yaml, read_yaml_file
+from engine.format.loader import MarkedDict, parse_yaml, read_yaml_file
 
 
 def test_keys_and_items_remember_their_lines() -> None:

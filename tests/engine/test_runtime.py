@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-import engine.runtime as runtime
+import engine.rules.runtime as runtime
 from engine import Rulebook
 from engine.errors import EvaluationError
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from engine import ValidationError, load_rulebook
-from engine.loader import parse_yaml
-from engine.validate import check_ruleset
+from engine.format.loader import parse_yaml
+from engine.rules.validate import check_ruleset
 
 WriteRules = Callable[[str, str], Path]
 

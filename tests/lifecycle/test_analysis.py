@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.analysis import MAX_CASES, analyse, check_first_match
 from engine.cli import main
 from engine.errors import Diagnostic
-from engine.loader import parse_yaml
-from engine.model import RuleSet
+from engine.format.loader import parse_yaml
 from engine.paths import rules_dir
-from engine.rulebook import read_rulesets, rule_files
-from engine.validate import build_ruleset
+from engine.rules.analysis import MAX_CASES, analyse, check_first_match
+from engine.rules.model import RuleSet
+from engine.rules.rulebook import read_rulesets, rule_files
+from engine.rules.validate import build_ruleset
 
 BASIC_FEW = "{all: [{plan: basic}, {fact: users, at_most: 4}]}"
 

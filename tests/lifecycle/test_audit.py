@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine import Rulebook
-from engine.audit import (
+from engine.cli import main
+from engine.lifecycle.audit import (
     MASK,
     AuditError,
     Query,
@@ -24,8 +25,7 @@ from engine.audit import (
     open_decision_log,
     record_of,
 )
-from engine.cli import main
-from engine.facts import facts_to_json
+from engine.rules.facts import facts_to_json
 from webapp import create_app
 
 TOKEN = "admin-token"

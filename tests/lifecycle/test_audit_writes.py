@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine import Rulebook
-from engine.audit import (
+from engine.lifecycle.audit import (
     MASK,
     DecisionBatch,
     DecisionRecord,
@@ -60,7 +60,7 @@ def test_one_and_many_decisions_round_trip(book: Rulebook, tmp_path: Path) -> No
 _WRITER = """
 import sys
 from datetime import UTC, datetime
-from engine.audit import DecisionRecord, open_decision_log
+from engine.lifecycle.audit import DecisionRecord, open_decision_log
 log = open_decision_log(sys.argv[1])
 for n in range(int(sys.argv[3])):
     record = DecisionRecord(f"{sys.argv[2]}-{n}", 0, datetime.now(UTC), "r", "1", datetime.now(UTC).date(),

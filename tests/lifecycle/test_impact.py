@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from engine import load_rulebook
-from engine.audit import open_decision_log, record_of
 from engine.cli import main
-from engine.impact import Case, cases_from_file, replay
+from engine.lifecycle.audit import open_decision_log, record_of
+from engine.lifecycle.impact import Case, cases_from_file, replay
 
 ROWS = (("family_any", "{plan: family}", "allowed"),
         ("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "allowed"))  # fmt: skip

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine import audit, journal
-from engine.audit import DecisionRecord, Query, SQLiteDecisionLog, _sqlite_rows
+from engine.lifecycle import audit, journal
+from engine.lifecycle.audit import DecisionRecord, Query, SQLiteDecisionLog, _sqlite_rows
 
 AT = datetime(2025, 4, 1, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.errors import ValidationError
-from engine.reload import EngineHolder, FolderWatcher, load_bundle
+from engine.lifecycle.reload import EngineHolder, FolderWatcher, load_bundle
 from webapp import create_app
 
 TOKEN = "s3cret-admin-token"

@@ -16,12 +16,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.compiler import compile_ruleset
 from engine.errors import SourceLocation
-from engine.model import (
+from engine.format.common import Citation, Text
+from engine.rules.compiler import compile_ruleset
+from engine.rules.model import (
     AllOf,
     AnyOf,
-    Citation,
     Compare,
     Condition,
     EnumValue,
@@ -34,10 +34,9 @@ from engine.model import (
     OutcomeKind,
     Rule,
     RuleSet,
-    Text,
 )
-from engine.runtime import DurableRuntime
-from engine.table import NotTabulable, build_plan
+from engine.rules.runtime import DurableRuntime
+from engine.rules.table import NotTabulable, build_plan
 
 HERE = SourceLocation("random.yaml", 1, 1)
 T = Text("x", "x")

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Decision, FactsError, Rulebook
-from engine.compiler import negation_normal_form
-from engine.evaluate import Decider
-from engine.model import FactSpec, FactType, RuleSet
-from engine.table import atoms_of
+from engine.rules.compiler import negation_normal_form
+from engine.rules.evaluate import Decider
+from engine.rules.model import FactSpec, FactType, RuleSet
+from engine.rules.table import atoms_of
 
 DAY_STRATEGY = st.dates(min_value=date(2015, 1, 1), max_value=date(2035, 12, 31))
 

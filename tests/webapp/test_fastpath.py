@@ -18,7 +18,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.audit import Query
+from engine.lifecycle.audit import Query
 from webapp import create_app, fastpath
 from webapp.admin import AUDIT_KEY
 

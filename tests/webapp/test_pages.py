@@ -7,7 +7,7 @@ import re
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
-from engine.model import FactType
+from engine.rules.model import FactType
 from webapp.forms import AS_OF_FIELD, as_of_from_form, facts_from_form, form_fields
 from webapp.i18n import translate_message
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from engine import Decision, Rulebook
-from engine.model import LANGUAGES
+from engine.format.common import LANGUAGES
 from webapp.extensions import get_rulebook
 from webapp.render import compact_decision, compact_decision_json, decision_json, dumps
 from webapp.schemas import (

@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .analysis import analyse_all
-from .errors import Diagnostic, ValidationError
-from .explain import Decision
-from .rulebook import Rulebook, read_rulesets, rule_files
+from ..errors import Diagnostic, ValidationError
+from ..rules.analysis import analyse_all
+from ..rules.explain import Decision
+from ..rules.rulebook import Rulebook, read_rulesets, rule_files
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def load_tariff_book(folder: Path) -> Any | None:
     if not folder.is_dir():
         return None
     try:
-        from .tariff.book import load_tariffs
+        from ..tariff.book import load_tariffs
     except ImportError:  # pragma: no cover - the tariff engine is part of this project
         return None
     return load_tariffs(folder)

@@ -8,16 +8,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import audit, impact
-from .analysis import analyse_all
-from .catalogue import render_catalogue
-from .cli_args import iso_date, read_json_argument
-from .errors import EngineError, FactsError, ValidationError, format_diagnostics
-from .evaluate import describe_facts
-from .paths import rules_dir, tariffs_dir
-from .rulebook import load_rulebook, read_rulesets, rule_files
-from .tariff import cli as tariff_cli
-from .tariff import load_tariffs, run_examples
+from ..errors import EngineError, FactsError, ValidationError, format_diagnostics
+from ..lifecycle import audit, impact
+from ..paths import rules_dir, tariffs_dir
+from ..rules.analysis import analyse_all
+from ..rules.catalogue import render_catalogue
+from ..rules.evaluate import describe_facts
+from ..rules.rulebook import load_rulebook, read_rulesets, rule_files
+from ..tariff import load_tariffs, run_examples
+from . import quote as tariff_cli
+from .args import iso_date, read_json_argument
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

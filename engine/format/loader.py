@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Diagnostic, SourceLocation, ValidationError
+from ..errors import Diagnostic, SourceLocation, ValidationError
 
 
 class MarkedDict(dict[str, Any]):

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from ..errors import FactsError
 from .compiler import CompiledRuleSet
-from .errors import FactsError
 from .explain import Decision, Reason
 from .facts import FactNormalizer
 from .model import FactValue, Rule, RuleSet

@@ -21,6 +21,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..clock import today_in_tokyo
+from ..errors import EngineError, FactsError, ValidationError, format_diagnostics
+from ..paths import rules_dir
+from ..rules.explain import Decision
+from ..rules.rulebook import Rulebook
 from .audit import (
     MASK,
     DecisionRecord,
@@ -30,12 +35,7 @@ from .audit import (
     open_decision_log,
     start_of_day,
 )
-from .clock import today_in_tokyo
-from .errors import EngineError, FactsError, ValidationError, format_diagnostics
-from .explain import Decision
-from .paths import rules_dir
 from .reload import load_bundle
-from .rulebook import Rulebook
 
 #: How many example cases each change group lists.
 EXAMPLES_PER_GROUP = 5

@@ -10,36 +10,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from .errors import SourceLocation
-
-Lang = Literal["ja", "en"]
-LANGUAGES: tuple[Lang, ...] = ("ja", "en")
-
-
-@dataclass(frozen=True)
-class Text:
-    """A text shown to people, in Japanese and English."""
-
-    ja: str
-    en: str
-
-    def __call__(self, lang: Lang) -> str:
-        return self.en if lang == "en" else self.ja
-
-    def to_dict(self) -> dict[str, str]:
-        return {"ja": self.ja, "en": self.en}
-
-
-@dataclass(frozen=True)
-class Citation:
-    """Where in the sources a rule, note or figure comes from."""
-
-    source: str
-    clause: str
-    reading: str | None = None
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {"source": self.source, "clause": self.clause, "reading": self.reading}
+from ..errors import SourceLocation
+from ..format.common import Citation, Gap, Provenance, Reading, Region, Source, Text, in_force
 
 
 class FactType(StrEnum):
@@ -95,7 +67,7 @@ class Parameter:
     name: str
     type: FactType
     value: FactValue
-    provenance: Literal["sourced", "outside_fact", "inferred"]
+    provenance: Provenance
     label: Text
     location: SourceLocation
     note: str = ""
@@ -115,17 +87,6 @@ class Note:
     code: str
     message: Text
     cite: Citation
-
-
-@dataclass(frozen=True)
-class Gap:
-    """What the sources do not say, and whom to ask."""
-
-    missing: Text
-    ask: Text
-
-    def to_dict(self) -> dict[str, dict[str, str]]:
-        return {"missing": self.missing.to_dict(), "ask": self.ask.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -203,23 +164,6 @@ class Example:
     as_of: date | None = None
 
 
-@dataclass(frozen=True)
-class Reading:
-    """An ambiguous passage and the reading this rule set implements."""
-
-    id: str
-    cite: Citation
-    passage: str
-    chosen: Text
-    other: Text
-
-
-@dataclass(frozen=True)
-class Source:
-    file: str
-    title: str
-
-
 DecideMode = Literal["first_match", "collect"]
 
 
@@ -230,7 +174,7 @@ class RuleSet:
     id: str
     version: str
     title: Text
-    region: Literal["ntt_east", "ntt_west"]
+    region: Region
     effective_from: date
     effective_to: date | None
     sources: tuple[Source, ...]
@@ -263,4 +207,4 @@ class RuleSet:
         return f"{self.id}@{self.version}"
 
     def in_force(self, on: date) -> bool:
-        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
+        return in_force(on, self.effective_from, self.effective_to)

@@ -1,6 +1,6 @@
 """Static analysis of a validated rule set, modelled on DMN decision-table verification.
 
-Validation (:mod:`engine.validate`) proves a file is well formed; this module asks whether its rules make
+Validation (:mod:`engine.rules.validate`) proves a file is well formed; this module asks whether its rules make
 sense as a table. Every fact's domain is cut into **classes** that no condition can tell apart:
 
 * ``bool``: true, false; ``enum``: each value; ``string``: each constant named in a condition plus
@@ -38,8 +38,8 @@ from datetime import date
 from functools import cached_property
 from math import prod
 
+from ..errors import Diagnostic, SourceLocation
 from .compiler import negation_normal_form
-from .errors import Diagnostic, SourceLocation
 from .model import (
     AllOf,
     AnyOf,
@@ -204,7 +204,7 @@ def _list_classes(spec: FactSpec, constants: Iterable[FactValue]) -> list[FactCl
 def holds(compare: Compare, value: FactValue, other: FactValue | None = None) -> bool:
     """Whether ``compare`` holds for ``value`` (``other`` is the value of a compared fact).
 
-    Mirrors :func:`engine.compiler.compile_compare`, which is what the engine actually evaluates.
+    Mirrors :func:`engine.rules.compiler.compile_compare`, which is what the engine actually evaluates.
     """
     operand: object = other if isinstance(compare.operand, FactRef) else compare.operand
     match compare.op:

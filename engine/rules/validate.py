@@ -1,4 +1,4 @@
-"""Raw YAML of a rule set → the validated :mod:`engine.model`, or every problem at once.
+"""Raw YAML of a rule set → the validated :mod:`engine.rules.model`, or every problem at once.
 
 Validation runs as named stages (header, readings, parameters, facts, outcomes, rules, default, examples,
 cross-checks). Each stage reads the raw mapping and records diagnostics with file, line and field path;
@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
-from .clock import today_in_tokyo
-from .errors import Diagnostic, FactsError, SourceLocation, ValidationError
+from ..clock import today_in_tokyo
+from ..errors import Diagnostic, FactsError, SourceLocation, ValidationError
+from ..format.common import PROVENANCES, REGIONS, Citation, Gap, Reading, Source, Text
+from ..format.loader import MarkedDict, MarkedList
+from ..format.sources import is_known_seed
 from .facts import FactNormalizer
-from .loader import MarkedDict, MarkedList
 from .model import (
     AS_OF,
     NUMERIC_TYPES,
     AllOf,
     AnyOf,
-    Citation,
     Compare,
     Condition,
     DecideMode,
@@ -34,7 +35,6 @@ from .model import (
     FactSpec,
     FactType,
     FactValue,
-    Gap,
     Note,
     NotOf,
     Operand,
@@ -42,13 +42,9 @@ from .model import (
     Outcome,
     OutcomeKind,
     Parameter,
-    Reading,
     Rule,
     RuleSet,
-    Source,
-    Text,
 )
-from .sources import is_known_seed
 
 #: snake_case without doubled or trailing underscores: the compiler builds engine keys with "__".
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -60,8 +56,6 @@ TOP_LEVEL_KEYS = {
     "default": True, "rules": True, "examples": True,
 }  # fmt: skip
 
-REGIONS = ("ntt_east", "ntt_west")
-PROVENANCES = ("sourced", "outside_fact", "inferred")
 
 #: Comparison words of the file format → (engine operator, fact types it applies to).
 _EQUALITY_TYPES = frozenset(FactType) - {FactType.ENUM_LIST}

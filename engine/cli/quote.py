@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..cli_args import iso_date, read_json_argument
 from ..errors import ValidationError
 from ..paths import tariffs_dir
-from .book import QuoteRequestError, load_tariffs
-from .examples import run_examples
+from ..tariff.book import QuoteRequestError, load_tariffs
+from ..tariff.examples import run_examples
+from .args import iso_date, read_json_argument
 
 __all__ = ["register", "run_examples", "quote_command"]
 

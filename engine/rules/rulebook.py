@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .clock import today_in_tokyo
-from .compiler import compile_ruleset
-from .errors import (
+from ..clock import today_in_tokyo
+from ..errors import (
     Diagnostic,
     FactsError,
     NoVersionInForceError,
@@ -23,11 +22,12 @@ from .errors import (
     UnknownRuleSetError,
     ValidationError,
 )
+from ..format.loader import read_yaml_file, yaml_files
+from ..paths import PROJECT_ROOT
+from .compiler import compile_ruleset
 from .evaluate import Decider, example_failure
 from .explain import Decision
-from .loader import read_yaml_file, yaml_files
 from .model import RuleSet
-from .paths import PROJECT_ROOT
 from .runtime import DurableRuntime
 from .validate import check_ruleset
 

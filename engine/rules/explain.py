@@ -7,8 +7,9 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+from ..format.common import Lang
 from .facts import facts_json_text, facts_to_json
-from .model import Lang, Note, Outcome, OutcomeKind, RuleSet
+from .model import Note, Outcome, OutcomeKind, RuleSet
 
 
 @dataclass(frozen=True)

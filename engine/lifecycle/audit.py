@@ -5,7 +5,7 @@ A record holds the request id, the time, the rule set id and version, the facts 
 
 * :class:`SQLiteDecisionLog` (the default): embedded files in WAL mode, one per writing process
   (``decisions.sqlite3``, ``decisions.1.sqlite3`` …), queried together. Each append is one line written
-  to the shard's journal before :meth:`~DecisionLog.append` returns (:mod:`engine.journal`), so an
+  to the shard's journal before :meth:`~DecisionLog.append` returns (:mod:`engine.lifecycle.journal`), so an
   acknowledged decision survives a crash of the server process (``kill -9``); a background thread
   moves the journal into SQLite. By default (``synchronous=NORMAL``) the line is in the operating
   system's hands, not yet on disk, so a power cut or kernel crash may lose the last few decisions, as
@@ -39,14 +39,14 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from .errors import EngineError
-from .explain import Decision, Reason
-from .facts import facts_to_json
+from ..errors import EngineError
+from ..jsontext import dumps_facts, dumps_strings
+from ..memo import PerObject
+from ..paths import PROJECT_ROOT
+from ..rules.explain import Decision, Reason
+from ..rules.facts import facts_to_json
+from ..rules.model import RuleSet
 from .journal import Journal, copied_through, pending_rows, read_journal
-from .jsontext import dumps_facts, dumps_strings
-from .memo import PerObject
-from .model import RuleSet
-from .paths import PROJECT_ROOT
 
 #: What a personal fact's value is replaced with in the log.
 MASK = "***"
@@ -345,7 +345,7 @@ class _Mover:
     """The background thread of a shard's writer: moves its journal into SQLite, then checkpoints.
 
     Every :data:`CHECKPOINT_INTERVAL` seconds it copies what the journal holds into the SQLite file in
-    one transaction (:meth:`engine.journal.Journal.copy`), then copies SQLite's WAL back into the
+    one transaction (:meth:`engine.lifecycle.journal.Journal.copy`), then copies SQLite's WAL back into the
     database file (a ``PASSIVE`` checkpoint). SQLite's automatic checkpoint is off: it would run inside
     a copy and fsync there. As this thread is the file's only writer, each checkpoint catches up
     completely and the next commit starts the WAL over (with writers committing all the time, as
@@ -396,7 +396,7 @@ class SQLiteDecisionLog:
     process with no competitor, like the CLI or a single worker, writes the first file, as before.
 
     A shard's writer appends each request's rows to the shard's journal before the answer
-    (:mod:`engine.journal`); its background thread moves them into the SQLite file. Queries read every
+    (:mod:`engine.lifecycle.journal`); its background thread moves them into the SQLite file. Queries read every
     shard, SQLite rows and journal alike, and merge the records by time (each shard in commit order).
     """
 
@@ -447,7 +447,7 @@ class SQLiteDecisionLog:
 
     def append(self, records: Sequence[DecisionRecord]) -> None:
         """Write ``records`` to this process's journal: on return they survive a crash of the
-        process (see :mod:`engine.journal`); one line per call, one row per request."""
+        process (see :mod:`engine.lifecycle.journal`); one line per call, one row per request."""
         if not records:
             return
         rows = (
@@ -466,7 +466,7 @@ class SQLiteDecisionLog:
 
     def _query_shard(self, path: Path, query: Query) -> list[DecisionRecord]:
         """One shard's records: its journal's and its SQLite rows, from one consistent view."""
-        journal = read_journal(path)  # first: see engine.journal.pending_rows
+        journal = read_journal(path)  # first: see engine.lifecycle.journal.pending_rows
         connection = sqlite3.connect(path, isolation_level=None)
         try:
             connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")

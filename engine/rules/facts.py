@@ -13,8 +13,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .errors import FactsError
-from .jsontext import dumps_facts
+from ..errors import FactsError
+from ..jsontext import dumps_facts
 from .model import AS_OF, FactSpec, FactType, FactValue, RuleSet
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .model import Citation, RuleSet
+from ..format.common import Citation
+from .model import RuleSet
 
 
 def _cell(text: str) -> str:

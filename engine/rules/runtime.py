@@ -24,8 +24,8 @@ from typing import Any
 
 import durable_rules_engine as _engine
 
+from ..errors import EvaluationError
 from .compiler import GUARD_ACTION, CompiledRuleSet
-from .errors import EvaluationError
 
 #: One lock for the whole process: the C engine keeps global state shared by all handles.
 ENGINE_LOCK = threading.Lock()

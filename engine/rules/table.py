@@ -380,7 +380,7 @@ def generate_lookup(classes: Sequence[FactClasses], groups: Sequence[Group]) -> 
             parts.append(f"O{g}_{j}[c{position[name]}]")
         terms.append(f"A{g}[{' + '.join(parts)}]")
     lines.append(f"    return {{{names}}}, {' | '.join(terms) or '0'}")
-    exec(compile("\n".join(lines), "<engine.table lookup>", "exec"), env)  # noqa: S102
+    exec(compile("\n".join(lines), "<engine.rules.table lookup>", "exec"), env)  # noqa: S102
     lookup: Lookup = env["lookup"]
     return lookup
 
