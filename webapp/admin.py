@@ -50,7 +50,7 @@ from engine.paths import rules_dir, tariffs_dir
 from engine.rules.explain import Decision
 
 from .observability import current_request_id
-from .problems import PROBLEM_TYPES, Problem, ProblemType, problem_response
+from .problems import Problem, problem_response
 
 ENGINE_KEY = "flets.engine"
 AUDIT_KEY = "flets.audit"
@@ -63,19 +63,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
 
-LIFECYCLE_PROBLEMS = (
-    ProblemType("unauthorized", 401, Text("認証が必要です", "Authentication required"),
-                "Send `Authorization: Bearer <token>` with the token the operator configured."),
-    ProblemType("forbidden", 403, Text("この操作は許可されていません", "Forbidden"),
-                "The token is wrong, or this API is closed because no token is configured."),
-    ProblemType("reload-refused", 422, Text("新しいルールは読み込まれませんでした", "Reload refused"),
-                "The changed files fail `flets-elig check`; `errors` lists each file:line. The "
-                "previous version keeps serving."),
-    ProblemType("decision-log-unavailable", 503,
-                Text("判定記録に書き込めません", "Decision log unavailable"),
-                "The decision could not be logged, so it was not answered; retry later."),
-)  # fmt: skip
-
 
 # --- setup -----------------------------------------------------------------------------------------
 
@@ -85,8 +72,6 @@ def init_app(app: Flask) -> None:
 
     :raises engine.ValidationError: when the rules or tariffs fail check at start-up.
     """
-    for kind in LIFECYCLE_PROBLEMS:
-        PROBLEM_TYPES.setdefault(kind.slug, kind)
     app.config.setdefault("ADMIN_TOKEN", None)
     app.config.setdefault("DECISION_TOKEN", None)
     app.config.setdefault("RELOAD_INTERVAL", 0 if app.testing else 2.0)

@@ -6,14 +6,11 @@ Views stay thin: validate the envelope with a schema, call the engine, serialise
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from engine import Rulebook, today_in_tokyo
 from engine.format.common import Lang, Text
-from engine.rules.model import RuleSet
 
 from . import orders
 from .decisions import (
@@ -43,15 +40,6 @@ from .schemas import (
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
 
-def shown_version(book: Rulebook, ruleset_id: str, as_of: date | None) -> RuleSet:
-    """The version in force on ``as_of``; without a date, today's or else the newest one."""
-    if as_of is not None:
-        return book.select(ruleset_id, as_of)
-    versions = book.versions(ruleset_id)
-    today = today_in_tokyo()
-    return next((rs for rs in reversed(versions) if rs.in_force(today)), versions[-1])
-
-
 def json_response(body: Any, status: int = 200, lang: Lang | None = None) -> Response:
     response = jsonify(body)
     response.status_code = status
@@ -69,16 +57,14 @@ def json_text_response(text: str, lang: Lang) -> Response:
 @bp.get("/rulesets")
 def list_rulesets() -> Response:
     book = get_rulebook()
-    summaries = [
-        ruleset_summary(shown_version(book, rid, None), book.versions(rid)) for rid in book.ids()
-    ]
+    summaries = [ruleset_summary(book.shown_version(rid), book.versions(rid)) for rid in book.ids()]
     return json_response({"rulesets": summaries})
 
 
 @bp.get("/rulesets/<ruleset_id>")
 def get_ruleset(ruleset_id: str) -> Response:
     book = get_rulebook()
-    rs = shown_version(book, ruleset_id, query_date("as_of"))
+    rs = book.shown_version(ruleset_id, query_date("as_of"))
     return json_response(ruleset_detail(rs, book.versions(ruleset_id)))
 
 

@@ -185,7 +185,6 @@ def _either_decision(document: dict[str, Any]) -> None:
 
 def build_spec(book: Rulebook, tariff_ids: list[str]) -> dict[str, Any]:
     """The whole OpenAPI document for the rule sets loaded in ``book`` and the tariffs named."""
-    from .api import shown_version
 
     spec = APISpec(
         title="Flets eligibility and tariff service",
@@ -200,7 +199,7 @@ def build_spec(book: Rulebook, tariff_ids: list[str]) -> dict[str, Any]:
     _add_components(spec)
     _add_fixed_paths(spec, book, tariff_ids)
     for ruleset_id in book.ids():
-        _add_ruleset_paths(spec, shown_version(book, ruleset_id, None))
+        _add_ruleset_paths(spec, book.shown_version(ruleset_id))
     document: dict[str, Any] = spec.to_dict()
     _either_decision(document)
     document["x-problem-types"] = {slug: t.uri for slug, t in PROBLEM_TYPES.items()}

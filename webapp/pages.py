@@ -14,7 +14,6 @@ from engine import FactsError, NoVersionInForceError
 from engine.format.common import Lang
 from engine.rules.model import RuleSet
 
-from .api import shown_version
 from .extensions import get_rulebook
 from .forms import AS_OF_FIELD, as_of_from_form, facts_from_form, form_fields
 from .i18n import LANG_COOKIE, as_lang, page_lang, translate_message
@@ -38,7 +37,7 @@ def remember_language(response: Response) -> Response:
 @bp.get("/")
 def index() -> str:
     book = get_rulebook()
-    rulesets = [shown_version(book, rid, None) for rid in book.ids()]
+    rulesets = [book.shown_version(rid) for rid in book.ids()]
     return render_template("index.html", rulesets=rulesets, lang=page_lang())
 
 
@@ -65,7 +64,7 @@ def _render_check(rs: RuleSet, lang: Lang, status: int = 200, **context: Any) ->
 
 @bp.get("/checks/<ruleset_id>")
 def check_form(ruleset_id: str) -> Response:
-    rs = shown_version(get_rulebook(), ruleset_id, None)
+    rs = get_rulebook().shown_version(ruleset_id)
     return _render_check(rs, page_lang())
 
 
@@ -93,7 +92,7 @@ def check_submit(ruleset_id: str) -> Response:
     """Decide from the submitted form; on bad input show the form with the messages (422)."""
     lang = page_lang()
     book = get_rulebook()
-    rs = shown_version(book, ruleset_id, None)
+    rs = book.shown_version(ruleset_id)
     as_of, as_of_errors = as_of_from_form(request.form)
     if as_of_errors:
         return _invalid(rs, lang, as_of_errors=as_of_errors)

@@ -73,6 +73,15 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
               "The service has not loaded what this request needs."),
         _type("internal-error", 500, "内部エラーが発生しました", "Internal error",
               "An unexpected error; it has been logged with the request id. Not caused by your input."),
+        _type("unauthorized", 401, "認証が必要です", "Authentication required",
+              "Send `Authorization: Bearer <token>` with the token the operator configured."),
+        _type("forbidden", 403, "この操作は許可されていません", "Forbidden",
+              "The token is wrong, or this API is closed because no token is configured."),
+        _type("reload-refused", 422, "新しいルールは読み込まれませんでした", "Reload refused",
+              "The changed files fail `flets-elig check`; `errors` lists each file:line. The "
+              "previous version keeps serving."),
+        _type("decision-log-unavailable", 503, "判定記録に書き込めません", "Decision log unavailable",
+              "The decision could not be logged, so it was not answered; retry later."),
     )
 }  # fmt: skip
 

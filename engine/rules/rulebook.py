@@ -85,6 +85,16 @@ class Rulebook:
                 return rs
         raise NoVersionInForceError(ruleset_id, day)
 
+    def shown_version(self, ruleset_id: str, as_of: date | None = None) -> RuleSet:
+        """The version to describe: the one in force on ``as_of``; without a date, today's one, or else
+        the newest (a page or document about a rule set shows it even when no version is in force today).
+        """
+        if as_of is not None:
+            return self.select(ruleset_id, as_of)
+        versions = self.versions(ruleset_id)
+        today = today_in_tokyo()
+        return next((rs for rs in reversed(versions) if rs.in_force(today)), versions[-1])
+
     def decider(self, ruleset_id: str, as_of: date | None = None) -> Decider:
         return self._deciders[self.select(ruleset_id, as_of).key]
 
