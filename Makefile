@@ -24,6 +24,7 @@ lint: setup
 	$(BIN)/ruff check engine webapp tests bench
 	$(BIN)/ruff format --check engine webapp tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 check-rules: setup
 	$(BIN)/flets-elig check
