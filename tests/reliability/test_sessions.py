@@ -36,9 +36,10 @@ for _ in range(300):
     assert [x.outcome.id for x in out if not isinstance(x, FactsError)] == [
         "approved", "refused", "approved", "approved", "refused"]
 
-tv = book.decide_batch  # the bundled rule sets too: table and live paths side by side
+# A bundled rule set too (the TV application, answered by its decision table): table and live paths
+# side by side in one runtime. Its file alone is loaded; the other rule sets add nothing here.
 from engine.paths import rules_dir
-bundled = load_rulebook(rules_dir())
+bundled = load_rulebook(rules_dir() / "tv_application.yaml")
 tv_decider = bundled.decider("tv_application", day)
 facts = {"prefecture": "tokyo", "line_kind": "ntt_flets", "applicant_is_line_contractor": True}
 for _ in range(2000):
@@ -58,15 +59,19 @@ def test_many_decisions_leave_no_session_and_never_abort(child: Callable[[str], 
 
 
 CLOSED = """
+import sys, tempfile
 from datetime import date
+from pathlib import Path
+sys.path.insert(0, "tests")
+from conftest import SAMPLE
 from engine import EvaluationError, load_rulebook
-from engine.paths import rules_dir
-book = load_rulebook(rules_dir())
-decider = book.decider("tv_application", date(2024, 1, 1))
+folder = Path(tempfile.mkdtemp())
+(folder / "sample.yaml").write_text(SAMPLE, encoding="utf-8")
+book = load_rulebook(folder)  # the sample is enough: closing is about the runtime, not the rules
+decider = book.decider("sample_refusals", date(2023, 1, 1))
 book.close()
 try:
-    decider.decide_live({"prefecture": "tokyo", "line_kind": "ntt_flets",
-                         "applicant_is_line_contractor": True}, date(2024, 1, 1))
+    decider.decide_live({"contractor": True, "units": 6, "prefecture": "tokyo"}, date(2023, 1, 1))
 except EvaluationError:
     print("refused")
 """
