@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import today_in_tokyo
 from ..format.common import Text
-from .computation import FigureUnavailable, ItemContext, Line, ParamProblem, text
+from .kinds.contract import FigureUnavailable, ItemContext, Line, ParamProblem, text
 from .kinds import KINDS
 from .model import Figure, Item, Tariff, TaxRate
 from .money import split_tax_included, tax_on

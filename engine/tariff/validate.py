@@ -18,7 +18,7 @@ from ..errors import Diagnostic, SourceLocation, ValidationError
 from ..format.common import PROVENANCES, REGIONS, Citation, Gap, Reading, Text
 from ..format.loader import MarkedDict, MarkedList, read_yaml_file, yaml_files
 from ..format.sources import SEEDS
-from .computation import KindSpec
+from .kinds.contract import KindSpec
 from .kinds import KINDS
 from .model import (
     PARAM_TYPES,

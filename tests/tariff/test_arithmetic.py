@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from engine.format.common import Text
-from engine.tariff.kinds_joint import band_for
-from engine.tariff.kinds_tv import onu_additions, out_of_hours_slot
+from engine.tariff.kinds.joint import band_for
+from engine.tariff.kinds.tv_construction import onu_additions, out_of_hours_slot
 from engine.tariff.model import Band
 from engine.tariff.money import prorate, split_tax_included, tax_on, truncate_yen
 from engine.tariff.periods import (

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from engine.paths import PROJECT_ROOT
 from engine.tariff import load_tariffs
-from engine.tariff.kinds_tv import onu_additions
+from engine.tariff.kinds.tv_construction import onu_additions
 from engine.tariff.money import prorate
 from engine.tariff.periods import YearMonth, billing_period, charged_days, flat_months
 

@@ -9,10 +9,23 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .computation import ItemContext, KindParam, KindSpec, Line
-from .money import percent_of, truncate_yen
+from ..money import percent_of, truncate_yen
+from .contract import ItemContext, KindParam, Line, kind
 
 
+@kind(
+    "merchant_fee",
+    params={"average_billed_yen": KindParam("decimal"), "lines": KindParam("int")},
+    figures={
+        "low_band_upper": "value",
+        "mid_band_upper": "value",
+        "low_rate": "value",
+        "low_floor_below": "value",
+        "low_floor_per_line": "value",
+        "mid_flat_per_line": "value",
+        "high_rate": "value",
+    },
+)
 def merchant_fee(ctx: ItemContext) -> list[Line]:
     """The monthly fee by average billed amount per access line (tax-included average, AM9)."""
     average: Decimal = ctx.param("average_billed_yen")
@@ -46,22 +59,3 @@ def _rate_line(
         detail={**detail, "rate_percent": str(percent), "billed_total": str(average * lines)},
         cite=(ctx.cite(slot),),
     )
-
-
-SPECS: tuple[KindSpec, ...] = (
-    KindSpec(
-        "merchant_fee",
-        {"average_billed_yen": KindParam("decimal"), "lines": KindParam("int")},
-        {
-            "low_band_upper": "value",
-            "mid_band_upper": "value",
-            "low_rate": "value",
-            "low_floor_below": "value",
-            "low_floor_per_line": "value",
-            "mid_flat_per_line": "value",
-            "high_rate": "value",
-        },
-        merchant_fee,
-        merchant_fee.__doc__ or "",
-    ),
-)

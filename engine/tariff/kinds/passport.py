@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from .computation import ItemContext, KindParam, KindSpec, Line, ParamProblem
-from .kinds_common import CALLER_PRICE_WARNING
-from .periods import YearMonth, flat_months
+from ..periods import YearMonth, flat_months
+from .common import CALLER_PRICE_WARNING
+from .contract import ItemContext, KindParam, Line, ParamProblem, kind
 
 
+@kind(
+    "monthly_flat",
+    params={
+        "monthly_price": KindParam("money"),
+        "purchased_on": KindParam("date"),
+        "cancelled_on": KindParam("date", optional=True),
+        "through_month": KindParam("month", optional=True),
+    },
+    figures={},
+)
 def monthly_flat(ctx: ItemContext) -> list[Line]:
     """A monthly-flat service: the merchant's price × the months charged (no proration)."""
     purchased = ctx.param("purchased_on")
@@ -30,19 +40,3 @@ def monthly_flat(ctx: ItemContext) -> list[Line]:
     )
     line.warnings.append(("caller_supplied", CALLER_PRICE_WARNING))
     return [line]
-
-
-SPECS: tuple[KindSpec, ...] = (
-    KindSpec(
-        "monthly_flat",
-        {
-            "monthly_price": KindParam("money"),
-            "purchased_on": KindParam("date"),
-            "cancelled_on": KindParam("date", optional=True),
-            "through_month": KindParam("month", optional=True),
-        },
-        {},
-        monthly_flat,
-        monthly_flat.__doc__ or "",
-    ),
-)

@@ -4,18 +4,22 @@ A *computation kind* is a small Python function selected by name in a tariff's `
 receives an :class:`ItemContext` (the item, its validated parameters, the quote date and access to the
 figures bound to its slots) and returns :class:`Line` objects in the tariff's price basis. Tax, warnings
 about unsourced figures and citations are added by the quote builder, never by a kind.
+
+A kind declares what it reads with :func:`kind`, on the function itself, so the contract the validator
+checks a tariff file against is never far from the code that relies on it.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from ..format.common import Citation, Gap, Text
-from .model import Band, Figure, Item, ParamType, Tariff
+from ...format.common import Citation, Gap, Text
+from ..model import Band, Figure, Item, ParamType, Tariff
 
 LineStatus = Literal["priced", "not_charged", "cannot_be_priced", "refused"]
 FigureShape = Literal["value", "bands"]
@@ -64,6 +68,9 @@ class KindParam:
     optional: bool = False
 
 
+Compute = Callable[["ItemContext"], list[Line]]
+
+
 @dataclass(frozen=True)
 class KindSpec:
     """A computation kind: the parameters and figure slots it needs, and the function."""
@@ -71,8 +78,27 @@ class KindSpec:
     name: str
     params: Mapping[str, KindParam]
     figures: Mapping[str, FigureShape]
-    compute: Callable[[ItemContext], list[Line]]
-    doc: str
+    compute: Compute
+
+    @property
+    def doc(self) -> str:
+        """What the kind computes: its function's docstring."""
+        return inspect.getdoc(self.compute) or ""
+
+
+def kind(
+    name: str, *, params: Mapping[str, KindParam], figures: Mapping[str, FigureShape]
+) -> Callable[[Compute], KindSpec]:
+    """Declare a computation kind: the name a tariff selects it by, the parameters it reads (by
+    ``ctx.param``) and the figure slots it reads (by ``ctx.yen``, ``ctx.count`` …).
+
+    The decorated name is bound to the :class:`KindSpec`; :mod:`engine.tariff.kinds` collects them.
+    """
+
+    def declare(compute: Compute) -> KindSpec:
+        return KindSpec(name, params, figures, compute)
+
+    return declare
 
 
 @dataclass
@@ -96,11 +122,15 @@ class ItemContext:
         return figure
 
     def yen(self, slot: str) -> int:
-        """A whole-yen figure (or a count)."""
-        value = self.number(slot)
-        return int(value)
+        """A whole-yen figure: a price, a fee, a step of an amount."""
+        return int(self.number(slot))
+
+    def count(self, slot: str) -> int:
+        """A whole-number figure that is not money: days, years, units, times an amount."""
+        return int(self.number(slot))
 
     def number(self, slot: str) -> Decimal:
+        """An exact figure as written: a rate, a multiplier, a band limit."""
         value = self.figure(slot).value
         assert value is not None, "validated: a value figure has a value or a gap"
         return value
@@ -109,12 +139,15 @@ class ItemContext:
         return self.figure(slot).bands
 
     def label(self, slot: str) -> Text:
+        """The figure's label, for a line's description; reading it does not make the figure used."""
         return self.tariff.figures[self.item.figures[slot]].label
 
     def cite(self, slot: str) -> Citation:
         return self.tariff.figures[self.item.figures[slot]].cite
 
     def param(self, name: str) -> Any:
+        """A parameter the kind declares (``tests/tariff/test_kinds.py`` checks every name used);
+        None when an optional one is absent."""
         return self.params.get(name)
 
     def line(self, slot: str, quantity: int, unit_price: int, **extra: Any) -> Line:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .computation import ItemContext, KindParam, KindSpec, Line, ParamProblem, text
-from .model import Band
-from .periods import YearMonth
+from ..model import Band
+from ..periods import YearMonth
+from .contract import ItemContext, KindParam, Line, ParamProblem, kind, text
 
 
 def band_for(bands: tuple[Band, ...], size: Decimal) -> Band | None:
@@ -14,6 +14,16 @@ def band_for(bands: tuple[Band, ...], size: Decimal) -> Band | None:
     return next((band for band in bands if size < band.below), None)
 
 
+@kind(
+    "size_band_monthly",
+    params={
+        "size_mb": KindParam("decimal"),
+        "quantity": KindParam("int"),
+        "month": KindParam("month", optional=True),
+        "registered_on": KindParam("date", optional=True),
+    },
+    figures={"bands": "bands"},
+)
 def size_band_monthly(ctx: ItemContext) -> list[Line]:
     """A monthly fee chosen by size from a table with strict upper bounds, from the month after
     registration and never prorated (003 料金 1 ※)."""
@@ -52,6 +62,15 @@ def size_band_monthly(ctx: ItemContext) -> list[Line]:
     ]
 
 
+@kind(
+    "joint_construction",
+    params={
+        "new_softwares": KindParam("int"),
+        "changed_softwares": KindParam("int"),
+        "other_changes": KindParam("int"),
+    },
+    figures={"basic": "value", "new": "value", "change": "value", "other_change": "value"},
+)
 def joint_construction(ctx: ItemContext) -> list[Line]:
     """Basic fee per job plus exchange work per software (003 工事費)."""
     counts = {
@@ -64,30 +83,3 @@ def joint_construction(ctx: ItemContext) -> list[Line]:
     lines = [ctx.line("basic", 1, ctx.yen("basic"))]
     lines.extend(ctx.line(slot, count, ctx.yen(slot)) for slot, count in counts.items() if count)
     return lines
-
-
-SPECS: tuple[KindSpec, ...] = (
-    KindSpec(
-        "size_band_monthly",
-        {
-            "size_mb": KindParam("decimal"),
-            "quantity": KindParam("int"),
-            "month": KindParam("month", optional=True),
-            "registered_on": KindParam("date", optional=True),
-        },
-        {"bands": "bands"},
-        size_band_monthly,
-        size_band_monthly.__doc__ or "",
-    ),
-    KindSpec(
-        "joint_construction",
-        {
-            "new_softwares": KindParam("int"),
-            "changed_softwares": KindParam("int"),
-            "other_changes": KindParam("int"),
-        },
-        {"basic": "value", "new": "value", "change": "value", "other_change": "value"},
-        joint_construction,
-        joint_construction.__doc__ or "",
-    ),
-)
