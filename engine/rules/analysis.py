@@ -1,14 +1,11 @@
 """Static analysis of a validated rule set, modelled on DMN decision-table verification.
 
 Validation (:mod:`engine.rules.validate`) proves a file is well formed; this module asks whether its rules make
-sense as a table. Every fact's domain is cut into **classes** that no condition can tell apart:
-
-* ``bool``: true, false; ``enum``: each value; ``string``: each constant named in a condition plus
-  "any other text";
-* ``int``/``money``/``date``: each threshold a condition names, and the intervals between them (clipped
-  to ``min``/``max``);
-* ``enum_list``: each combination of "contains v" for the values conditions name, plus "contains some
-  other value".
+sense as a table. Every fact's domain is cut into **classes** that no condition can tell apart
+(:func:`engine.rules.domain.partition`: each bool and enum value, each string constant plus "any other
+text", the intervals between the cut points of an int, money or date fact clipped to ``min``/``max``,
+which named values an enum list contains and whether it contains another), and a comparison means what
+:func:`engine.rules.domain.holds` says.
 
 The cartesian product of the classes of the facts the rules use is a finite set of **cases**; each
 case is one representative fact set. A rule's condition is evaluated as a bit mask over all cases at
@@ -32,14 +29,15 @@ Partial overlaps in ``first_match`` tables are the point of the hit policy and a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 from functools import cached_property
 from math import prod
 
 from ..errors import Diagnostic, SourceLocation
 from .compiler import negation_normal_form
+from .domain import FactClass, Partition, comparisons, holds, partition
 from .model import (
     AllOf,
     AnyOf,
@@ -47,8 +45,6 @@ from .model import (
     Condition,
     FactRef,
     FactSpec,
-    FactType,
-    FactValue,
     NotOf,
     OutcomeKind,
     Rule,
@@ -61,189 +57,6 @@ MAX_CASES = 1 << 18
 #: How many uncovered cases a gap warning spells out.
 GAP_EXAMPLES = 3
 
-_OTHER_TEXT = "\u2063other"  # a string no policy owner writes: "any text not named in a condition"
-_OTHER_ITEM = "\u2063other"
-
-#: Where an unbounded, threshold-free numeric (False) or date (True) domain takes its values from.
-_UNBOUNDED_BASE = {False: 0, True: date(2000, 1, 1).toordinal()}
-
-
-@dataclass(frozen=True)
-class FactClass:
-    """One class of a fact's domain: a representative value and how to describe the class."""
-
-    value: FactValue
-    label: str
-
-
-# --- classes per fact --------------------------------------------------------------------------------
-
-
-def _compares(condition: Condition) -> Iterator[Compare]:
-    match condition:
-        case Compare():
-            yield condition
-        case AllOf(parts) | AnyOf(parts):
-            for part in parts:
-                yield from _compares(part)
-        case NotOf(part):
-            yield from _compares(part)
-
-
-def _constants(compare: Compare) -> tuple[FactValue, ...]:
-    operand = compare.operand
-    if operand is None or isinstance(operand, FactRef):
-        return ()
-    if isinstance(operand, tuple):
-        return operand
-    return (operand,)
-
-
-def _ordinal(value: FactValue) -> int:
-    return value.toordinal() if isinstance(value, date) else int(value)  # type: ignore[arg-type]
-
-
-def _show(spec: FactSpec, number: int) -> str:
-    return date.fromordinal(number).isoformat() if spec.type is FactType.DATE else str(number)
-
-
-def _value(spec: FactSpec, number: int) -> FactValue:
-    return date.fromordinal(number) if spec.type is FactType.DATE else number
-
-
-def _ordered_classes(spec: FactSpec, compares: Iterable[Compare], spread: int) -> list[FactClass]:
-    """The intervals between the cut points the comparisons make, clipped to ``min``/``max``.
-
-    ``x < 10`` cuts the domain before 10, ``x ≤ 10`` after it, ``x = 10`` on both sides. ``spread``
-    is how many values each interval contributes: 1 for a fact compared with constants only, 3 for a
-    fact compared with another fact, so that ``<``, ``=`` and ``>`` between the two can all occur.
-    """
-    low, high = spec.minimum, spec.maximum
-    cuts: set[int] = set()
-    for compare in compares:
-        for constant in _constants(compare):
-            value = _ordinal(constant)
-            cuts.update(_cuts(compare.op, value))
-    inside = sorted(c for c in cuts if (low is None or c > low) and (high is None or c <= high))
-    classes: list[FactClass] = []
-    start = low
-    for cut in inside:
-        classes.extend(_interval(spec, start, cut - 1, spread))
-        start = cut
-    classes.extend(_interval(spec, start, high, spread))
-    return classes
-
-
-def _cuts(op: str, value: int) -> tuple[int, ...]:
-    """Where a comparison with ``value`` cuts the domain: the first value of each upper class."""
-    if op in ("lt", "ge"):
-        return (value,)
-    if op in ("le", "gt"):
-        return (value + 1,)
-    return (value, value + 1)  # is, is_not, in, not_in single the value out
-
-
-def _interval(spec: FactSpec, first: int | None, last: int | None, spread: int) -> list[FactClass]:
-    """Up to ``spread`` values of ``first..last`` (``None``: unbounded) and the interval's label."""
-    name = spec.name
-    if first is None and last is None:
-        base = _UNBOUNDED_BASE[spec.type is FactType.DATE]
-        return [FactClass(_value(spec, base + i), f"{name} (any)") for i in range(spread)]
-    if first is None:
-        assert last is not None
-        label = f"{name} ≤ {_show(spec, last)}"
-        return [FactClass(_value(spec, last - i), label) for i in range(spread)]
-    if last is None:
-        label = f"{name} ≥ {_show(spec, first)}"
-        return [FactClass(_value(spec, first + i), label) for i in range(spread)]
-    if first > last:
-        return []
-    label = (
-        f"{name} = {_show(spec, first)}"
-        if first == last
-        else f"{_show(spec, first)} ≤ {name} ≤ {_show(spec, last)}"
-    )
-    return [FactClass(_value(spec, first + i), label) for i in range(min(spread, last - first + 1))]
-
-
-def fact_classes(spec: FactSpec, compares: Sequence[Compare], linked: bool) -> list[FactClass]:
-    """The classes of one fact's domain given the comparisons the rules make on it."""
-    constants = [c for cmp in compares for c in _constants(cmp)]
-    match spec.type:
-        case FactType.BOOL:
-            return [FactClass(v, f"{spec.name} = {str(v).lower()}") for v in (True, False)]
-        case FactType.ENUM:
-            return [FactClass(v, f"{spec.name} = {v}") for v in spec.value_names]
-        case FactType.STRING:
-            named = sorted({str(c) for c in constants})
-            return [FactClass(v, f"{spec.name} = {v!r}") for v in named] + [
-                FactClass(_OTHER_TEXT, f"{spec.name} is other text")
-            ]
-        case FactType.ENUM_LIST:
-            return _list_classes(spec, constants)
-        case FactType.INT | FactType.MONEY | FactType.DATE:
-            return _ordered_classes(spec, compares, 3 if linked else 1)
-    raise AssertionError(f"unhandled fact type {spec.type}")  # pragma: no cover
-
-
-def _list_classes(spec: FactSpec, constants: Iterable[FactValue]) -> list[FactClass]:
-    named = [v for v in spec.value_names if v in {str(c) for c in constants}]
-    others = [v for v in spec.value_names if v not in named]
-    items = named + ([_OTHER_ITEM] if others else [])
-    classes: list[FactClass] = []
-    for bits in range(1 << len(items)):
-        chosen = tuple(items[i] for i in range(len(items)) if bits >> i & 1)
-        shown = ", ".join(v if v != _OTHER_ITEM else f"other ({'|'.join(others)})" for v in chosen)
-        classes.append(FactClass(chosen, f"{spec.name} = [{shown}]"))
-    return classes
-
-
-# --- evaluating a comparison on one class ----------------------------------------------------------
-
-
-def holds(compare: Compare, value: FactValue, other: FactValue | None = None) -> bool:
-    """Whether ``compare`` holds for ``value`` (``other`` is the value of a compared fact).
-
-    Mirrors :func:`engine.rules.compiler.compile_compare`, which is what the engine actually evaluates.
-    """
-    operand: object = other if isinstance(compare.operand, FactRef) else compare.operand
-    match compare.op:
-        case "is":
-            return value == operand
-        case "is_not":
-            return value != operand
-        case "in":
-            return value in operand  # type: ignore[operator]
-        case "not_in":
-            return value not in operand  # type: ignore[operator]
-        case "lt":
-            return _ordinal(value) < _ordinal(operand)  # type: ignore[arg-type]
-        case "le":
-            return _ordinal(value) <= _ordinal(operand)  # type: ignore[arg-type]
-        case "gt":
-            return _ordinal(value) > _ordinal(operand)  # type: ignore[arg-type]
-        case "ge":
-            return _ordinal(value) >= _ordinal(operand)  # type: ignore[arg-type]
-    return _holds_on_list(compare, value)
-
-
-def _holds_on_list(compare: Compare, value: FactValue) -> bool:
-    assert isinstance(value, tuple)
-    match compare.op:
-        case "includes":
-            return compare.operand in value
-        case "excludes":
-            return compare.operand not in value
-        case "is_empty":
-            return not value
-        case "not_empty":
-            return bool(value)
-        case "only_from":
-            return bool(value) and all(v in compare.operand for v in value)  # type: ignore[operator]
-        case "not_only_from":
-            return not value or any(v not in compare.operand for v in value)  # type: ignore[operator]
-    raise AssertionError(f"unknown operator {compare.op}")  # pragma: no cover
-
 
 # --- the case space --------------------------------------------------------------------------------
 
@@ -251,18 +64,16 @@ def _holds_on_list(compare: Compare, value: FactValue) -> bool:
 class CaseSpace:
     """Every combination of the classes of the analysed facts; conditions become bit masks over it.
 
-    Case number ``n`` picks class ``(n // stride[f]) % len(classes[f])`` of fact ``f``.
+    Case number ``n`` picks entry ``(n // stride[f]) % len(classes[f])`` of fact ``f``: a class of its
+    domain, or one sample of a class for a fact compared with another fact (see :func:`_cases`).
     """
 
     def __init__(self, rules: Sequence[Rule], facts: Sequence[FactSpec]) -> None:
-        compares = [c for r in rules for c in _compares(r.condition)]
+        compares = [c for r in rules for c in comparisons(r.condition)]
         linked = {c.fact for c in compares if isinstance(c.operand, FactRef)}
         linked |= {c.operand.name for c in compares if isinstance(c.operand, FactRef)}
         self.facts = list(facts)
-        self.classes = {
-            f.name: fact_classes(f, [c for c in compares if c.fact == f.name], f.name in linked)
-            for f in facts
-        }
+        self.classes = {f.name: _cases(partition(f, compares), f.name in linked) for f in facts}
         self.size = prod(len(c) for c in self.classes.values())
         self.strides: dict[str, int] = {}
         stride = 1
@@ -290,20 +101,17 @@ class CaseSpace:
 
     def compare_mask(self, compare: Compare) -> int:
         mask = 0
-        classes = self.classes[compare.fact]
+        name, classes = compare.fact, self.classes[compare.fact]
         if isinstance(compare.operand, FactRef):
-            others = self.classes[compare.operand.name]
+            other_name = compare.operand.name
             for i, cls in enumerate(classes):
-                for j, other in enumerate(others):
-                    if holds(compare, cls.value, other.value):
-                        both = self.class_mask(compare.fact, i) & self.class_mask(
-                            compare.operand.name, j
-                        )
-                        mask |= both
+                for j, other in enumerate(self.classes[other_name]):
+                    if holds(compare, {name: cls.value, other_name: other.value}):
+                        mask |= self.class_mask(name, i) & self.class_mask(other_name, j)
             return mask
         for i, cls in enumerate(classes):
-            if holds(compare, cls.value):
-                mask |= self.class_mask(compare.fact, i)
+            if holds(compare, {name: cls.value}):
+                mask |= self.class_mask(name, i)
         return mask
 
     def mask(self, condition: Condition) -> int:
@@ -348,6 +156,14 @@ class CaseSpace:
         return mask
 
 
+def _cases(found: Partition, linked: bool) -> list[FactClass]:
+    """A fact's classes as cases: one each, or for a fact compared with another fact one per sample of
+    each class, so that ``<``, ``=`` and ``>`` between the two facts all occur."""
+    if not linked:
+        return list(found.classes)
+    return [replace(cls, value=value) for cls in found.classes for value in cls.samples]
+
+
 # --- the checks ------------------------------------------------------------------------------------
 
 
@@ -382,11 +198,12 @@ def check_comparisons(ruleset: RuleSet) -> list[Diagnostic]:
     """Comparisons that are constant on the fact's own domain (each fact analysed alone)."""
     found: list[Diagnostic] = []
     for rule in ruleset.rules:
-        for compare in _compares(rule.condition):
+        for compare in comparisons(rule.condition):
             if isinstance(compare.operand, FactRef):
                 continue
             spec = ruleset.fact(compare.fact)
-            results = {holds(compare, cls.value) for cls in fact_classes(spec, [compare], False)}
+            alone = partition(spec, [compare]).classes
+            results = {holds(compare, {compare.fact: cls.value}) for cls in alone}
             if results == {False}:
                 found.append(_warning("comparison-never-holds", f"'{compare.fact} {compare.op} "
                                       f"{_operand_text(compare)}' is false for every allowed value",
@@ -463,7 +280,7 @@ def _independent(parts: Sequence[Condition]) -> list[list[Condition]]:
     """Group conjuncts so that parts reading a common fact (directly or through others) share a group."""
     groups: list[tuple[set[str], list[Condition]]] = []
     for part in parts:
-        names = {n for c in _compares(part) for n in _names(c)}
+        names = {n for c in comparisons(part) for n in _names(c)}
         merged_names, merged_parts = set(names), [part]
         for group in [g for g in groups if g[0] & names]:
             groups.remove(group)
@@ -501,7 +318,7 @@ def _skipped(where: SourceLocation, path: str, limit: int, size: int | None = No
 
 
 def _facts_of(ruleset: RuleSet, rules: Sequence[Rule]) -> list[FactSpec]:
-    names = {n for r in rules for c in _compares(r.condition) for n in _names(c)}
+    names = {n for r in rules for c in comparisons(r.condition) for n in _names(c)}
     return [f for f in ruleset.facts if f.name in names]
 
 
@@ -515,7 +332,7 @@ def _reads_parameter(ruleset: RuleSet, rule: Rule) -> bool:
     values = {(type(p.value), p.value) for p in ruleset.parameters}
     return any(
         (type(c.operand), c.operand) in values
-        for c in _compares(rule.condition)
+        for c in comparisons(rule.condition)
         if not isinstance(c.operand, FactRef | tuple) and c.operand is not None
     )
 

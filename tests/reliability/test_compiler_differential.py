@@ -1,8 +1,9 @@
-"""Differential testing of the rule compiler: random rule sets and random facts, durable_rules against a
-straightforward Python evaluation of the same conditions (the reference lives here, not in engine/).
+"""Differential testing of the rule compiler: random rule sets and random facts, durable_rules against
+:func:`engine.rules.domain.condition_holds`, the definition of what a condition means (:func:`holds` per
+comparison), which the static analysis also evaluates.
 
-Conditions are random all/any/not trees over bool, int, enum, date and enum-list facts using every
-comparison the model has, constants and fact-to-fact operands included; values are drawn from small
+Conditions are random all/any/not trees over bool, int (one with min/max), enum, date, string and
+enum-list facts using every comparison the model has, constants and fact-to-fact operands included; values are drawn from small
 domains so comparisons land on, below and above their thresholds. The decision table (when the rule set
 has no fact-to-fact comparison) is checked against the same reference.
 """
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from engine.errors import SourceLocation
 from engine.format.common import Citation, Text
 from engine.rules.compiler import compile_ruleset
+from engine.rules.domain import OTHER_TEXT, condition_holds
 from engine.rules.model import (
     AllOf,
     AnyOf,
@@ -45,20 +47,25 @@ ENUM = ("a", "b", "c")
 ITEMS = ("x", "y", "z")
 BASE_DAY = date(2024, 1, 1)
 DAYS = [BASE_DAY + timedelta(days=d) for d in range(-2, 3)]
+#: Texts for string facts, among them the domain's own "any other text" representative.
+STRINGS = ("", "a", "b", OTHER_TEXT, "zz")
 
 
-def fact(name: str, kind: FactType) -> FactSpec:
+def fact(
+    name: str, kind: FactType, bounds: tuple[int | None, int | None] = (None, None)
+) -> FactSpec:
     names = ENUM if kind is FactType.ENUM else ITEMS if kind is FactType.ENUM_LIST else ()
     values = tuple(EnumValue(v, T) for v in names)
-    return FactSpec(name, kind, T, HERE, values=values)
+    return FactSpec(name, kind, T, HERE, values=values, minimum=bounds[0], maximum=bounds[1])
 
 
 FACTS = (
     fact("b1", FactType.BOOL), fact("b2", FactType.BOOL),
-    fact("n1", FactType.INT), fact("n2", FactType.INT),
+    fact("n1", FactType.INT), fact("n2", FactType.INT), fact("n3", FactType.INT, (-1, 1)),
     fact("e1", FactType.ENUM), fact("e2", FactType.ENUM),
     fact("d1", FactType.DATE), fact("d2", FactType.DATE),
     fact("l1", FactType.ENUM_LIST),
+    fact("s1", FactType.STRING), fact("s2", FactType.STRING),
 )  # fmt: skip
 BY_NAME = {f.name: f for f in FACTS}
 SAME_TYPE = {
@@ -66,62 +73,14 @@ SAME_TYPE = {
     "b2": "b1",
     "n1": "n2",
     "n2": "n1",
+    "n3": "n1",
     "e1": "e2",
     "e2": "e1",
     "d1": "d2",
     "d2": "d1",
+    "s1": "s2",
+    "s2": "s1",
 }
-
-# --- the reference evaluator ---------------------------------------------------------------------
-
-
-def holds(condition: Condition, facts: dict[str, Any]) -> bool:
-    match condition:
-        case AllOf(parts):
-            return all(holds(p, facts) for p in parts)
-        case AnyOf(parts):
-            return any(holds(p, facts) for p in parts)
-        case NotOf(part):
-            return not holds(part, facts)
-        case Compare(name, op, operand, _):
-            value = facts[name]
-            other = facts[operand.name] if isinstance(operand, FactRef) else operand
-            return compare(op, value, other)
-    raise AssertionError(condition)
-
-
-def compare(op: str, value: Any, other: Any) -> bool:
-    match op:
-        case "is":
-            return bool(value == other)
-        case "is_not":
-            return bool(value != other)
-        case "in":
-            return value in other
-        case "not_in":
-            return value not in other
-        case "lt":
-            return bool(value < other)
-        case "le":
-            return bool(value <= other)
-        case "gt":
-            return bool(value > other)
-        case "ge":
-            return bool(value >= other)
-        case "includes":
-            return other in value
-        case "excludes":
-            return other not in value
-        case "is_empty":
-            return not value
-        case "not_empty":
-            return bool(value)
-        case "only_from":
-            return bool(value) and all(v in other for v in value)
-        case "not_only_from":
-            return not value or any(v not in other for v in value)
-    raise AssertionError(op)
-
 
 # --- strategies ----------------------------------------------------------------------------------
 
@@ -141,6 +100,7 @@ def comparisons() -> st.SearchStrategy[Compare]:
         )
 
     ints, days, enums = st.integers(-2, 2), st.sampled_from(DAYS), st.sampled_from(ENUM)
+    texts = st.sampled_from(STRINGS)
     lists = st.one_of(
         st.builds(lambda op, v: Compare("l1", op, v, HERE),
                   st.sampled_from(("includes", "excludes")), st.sampled_from(ITEMS)),
@@ -151,11 +111,13 @@ def comparisons() -> st.SearchStrategy[Compare]:
     )  # fmt: skip
     return st.one_of(
         *(scalar(n, ("is", "is_not"), st.booleans()) for n in ("b1", "b2")),
-        *(scalar(n, ORDERED, ints) for n in ("n1", "n2")),
-        *(member(n, ints) for n in ("n1", "n2")),
+        *(scalar(n, ORDERED, ints) for n in ("n1", "n2", "n3")),
+        *(member(n, ints) for n in ("n1", "n2", "n3")),
         *(scalar(n, ("is", "is_not"), enums) for n in ("e1", "e2")),
         *(member(n, enums) for n in ("e1", "e2")),
         *(scalar(n, ORDERED, days) for n in ("d1", "d2")),
+        *(scalar(n, ("is", "is_not"), texts) for n in ("s1", "s2")),
+        *(member(n, texts) for n in ("s1", "s2")),
         lists,
     )
 
@@ -172,10 +134,11 @@ conditions = st.recursive(
 
 fact_values = st.fixed_dictionaries({
     "b1": st.booleans(), "b2": st.booleans(),
-    "n1": st.integers(-3, 3), "n2": st.integers(-3, 3),
+    "n1": st.integers(-3, 3), "n2": st.integers(-3, 3), "n3": st.integers(-1, 1),
     "e1": st.sampled_from(ENUM), "e2": st.sampled_from(ENUM),
     "d1": st.sampled_from(DAYS + [BASE_DAY + timedelta(days=9)]), "d2": st.sampled_from(DAYS),
     "l1": st.lists(st.sampled_from(ITEMS), unique=True).map(tuple),
+    "s1": st.sampled_from(STRINGS), "s2": st.sampled_from(STRINGS),
 })  # fmt: skip
 
 _versions = itertools.count()
@@ -226,7 +189,7 @@ def check(
     except NotTabulable:
         plan = None
     for facts in samples:
-        expected = {f"r{i}" for i, c in enumerate(conds) if holds(c, facts)}
+        expected = {f"r{i}" for i, c in enumerate(conds) if condition_holds(c, facts)}
         fired = runtime.fire(ruleset.key, compiled.encode(facts))
         assert fired == expected, (conds, facts)
         if plan is not None:

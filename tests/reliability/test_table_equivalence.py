@@ -1,4 +1,4 @@
-"""The decision table (engine/table.py) answers exactly as live durable_rules evaluation does.
+"""The decision table (engine/rules/table.py) answers exactly as live durable_rules evaluation does.
 
 Property tests over every rule file in rules/: random facts — valid values near every threshold the
 rules use, missing optional facts, wrong types, unknown fields — decided through the table path and the
@@ -16,22 +16,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Decision, FactsError, Rulebook
-from engine.rules.compiler import negation_normal_form
+from engine.rules.domain import comparisons, constants
 from engine.rules.evaluate import Decider
 from engine.rules.model import FactSpec, FactType, RuleSet
-from engine.rules.table import atoms_of
 
 DAY_STRATEGY = st.dates(min_value=date(2015, 1, 1), max_value=date(2035, 12, 31))
 
 
-def constants(ruleset: RuleSet, fact: str) -> list[Any]:
-    found: list[Any] = []
-    for rule in ruleset.rules:
-        for atom in atoms_of(negation_normal_form(rule.condition)):
-            if atom.fact == fact and atom.operand is not None:
-                operand = atom.operand
-                found.extend(operand if isinstance(operand, tuple) else [operand])
-    return found
+def constants_of(ruleset: RuleSet, fact: str) -> list[Any]:
+    """Every constant the rule set compares ``fact`` with (values near them land on every class)."""
+    return [
+        value
+        for rule in ruleset.rules
+        for compare in comparisons(rule.condition)
+        if compare.fact == fact
+        for value in constants(compare)
+    ]
 
 
 def near(values: list[Any], step: Any) -> list[Any]:
@@ -39,7 +39,7 @@ def near(values: list[Any], step: Any) -> list[Any]:
 
 
 def valid_value(ruleset: RuleSet, spec: FactSpec) -> st.SearchStrategy[Any]:
-    consts = constants(ruleset, spec.name)
+    consts = constants_of(ruleset, spec.name)
     match spec.type:
         case FactType.BOOL:
             return st.booleans()
