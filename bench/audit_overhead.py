@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 from common import p99  # isort: skip
-from engine.lifecycle.audit import DecisionLog, log_decisions, open_decision_log
+from engine.lifecycle.decision_log import DecisionLog, log_decisions, open_decision_log
 from engine.paths import rules_dir
 from engine.rules.rulebook import Rulebook, load_rulebook
 

@@ -1,3 +1,8 @@
-"""The I/O edge of the engine: the decision log stores and their journal, hot reload of the rule and
-tariff folders, and impact replay. Files, threads and databases live here and nowhere in the core.
+"""The I/O edge of the engine: files, threads and databases live here and nowhere in the core.
+
+* :mod:`.decision_log`: the decision log (records, the SQLite store with its journal, PostgreSQL);
+* :mod:`.reload`: the serving rulebook and tariffs behind leases, hot reload and the folder watcher;
+* :mod:`.impact`: replay of logged decisions or fact files against a candidate rules folder.
+
+The command-line side of each is in :mod:`engine.cli`.
 """

@@ -6,36 +6,24 @@ examples. A policy owner runs it before publishing a change (``flets-elig impact
 an operator asks the server (``POST /v1/admin/impact``).
 
 Replaying the decision log replays the *logged* facts: facts declared ``personal: true`` were masked
-when logged, so rules that read them are replayed on the mask and such cases are flagged.
+when logged, so they are left out and replayed with their defaults. The ``flets-elig impact`` command
+is :mod:`engine.cli.impact`.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..clock import today_in_tokyo
-from ..errors import EngineError, FactsError, ValidationError, format_diagnostics
-from ..paths import rules_dir
+from ..errors import EngineError, FactsError
 from ..rules.explain import Decision
 from ..rules.rulebook import Rulebook
-from .audit import (
-    MASK,
-    DecisionRecord,
-    Query,
-    all_records,
-    default_log_url,
-    open_decision_log,
-    start_of_day,
-)
-from .reload import load_bundle
+from .decision_log import MASK, DecisionRecord, Query, all_records, open_decision_log
 
 #: How many example cases each change group lists.
 EXAMPLES_PER_GROUP = 5
@@ -240,66 +228,14 @@ def only(cases: Iterable[Case], rulesets: Sequence[str]) -> Iterator[Case]:
     return (c for c in cases if not wanted or c.ruleset in wanted)
 
 
-# --- command line: flets-elig impact ---------------------------------------------------------------
-
-
 def load_cases(
-    log_url: str | None, facts_file: Path | None, query: Query, ruleset: str | None, as_of: date
+    log_url: str, facts_file: Path | None, query: Query, ruleset: str | None, as_of: date
 ) -> list[Case]:
-    """The cases to replay: a fact file when given, else the decision log."""
+    """The cases to replay: the fact file when one is given, else the decision log at ``log_url``."""
     if facts_file is not None:
         return list(cases_from_file(facts_file, ruleset, as_of))
-    log = open_decision_log(log_url or default_log_url())
+    log = open_decision_log(log_url)
     try:
         return list(cases_from_log(all_records(log, query)))
     finally:
         log.close()
-
-
-def cmd_impact(args: argparse.Namespace) -> int:
-    """Replay decisions against ``--candidate`` and print what would change."""
-    query = Query(ruleset=args.ruleset, since=start_of_day(args.since) if args.since else None)
-    try:
-        cases = load_cases(
-            args.log, args.facts, query, args.ruleset, args.as_of or today_in_tokyo()
-        )
-    except (OSError, ValueError, EngineError) as exc:
-        print(f"cannot read the cases: {exc}", file=sys.stderr)
-        return 2
-    try:
-        current = load_bundle(args.rules or rules_dir())
-    except ValidationError as exc:
-        print(f"current rules:\n{format_diagnostics(exc.errors)}", file=sys.stderr)
-        return 1
-    try:
-        candidate = load_bundle(args.candidate)
-    except ValidationError as exc:
-        current.close()
-        print(f"candidate rules fail check:\n{format_diagnostics(exc.errors)}", file=sys.stderr)
-        return 1
-    try:
-        report = replay(cases, current.rulebook, candidate.rulebook)
-    finally:
-        current.close()
-        candidate.close()
-    print(
-        json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.render()
-    )
-    return 0
-
-
-def register(subparsers: Any) -> None:
-    """Add ``flets-elig impact`` to the command line."""
-    cmd = subparsers.add_parser("impact", help="replay decisions against a candidate rules folder")
-    cmd.add_argument("--candidate", type=Path, required=True, help="the changed rules folder")
-    cmd.add_argument("--rules", type=Path, help="the current rules (default: bundled rules/)")
-    source = cmd.add_mutually_exclusive_group()
-    source.add_argument("--log", help="decision log URL (default: $FLETS_AUDIT_URL or instance/)")
-    source.add_argument("--facts", type=Path, help="a .csv or .jsonl file of fact sets instead")
-    cmd.add_argument("--ruleset", help="only this rule set (and the default for a fact file)")
-    cmd.add_argument("--since", type=date.fromisoformat, help="log entries from this day")
-    cmd.add_argument(
-        "--as-of", type=date.fromisoformat, help="date for fact-file cases (default today)"
-    )
-    cmd.add_argument("--json", action="store_true", help="the report as JSON")
-    cmd.set_defaults(func=cmd_impact)

@@ -20,12 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from ..errors import Diagnostic, ValidationError
-from ..rules.analysis import analyse_all
 from ..rules.explain import Decision
-from ..rules.rulebook import Rulebook, read_rulesets, rule_files
+from ..rules.rulebook import Rulebook, load_rulebook
+from ..tariff.book import TariffBook, load_tariffs
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +37,11 @@ DecisionObserver = Callable[[list[Decision]], None]
 
 @dataclass
 class Bundle:
-    """What one generation of the service decides with: a rulebook and (when installed) tariffs."""
+    """What one generation of the service decides with: a rulebook and (when its folder exists)
+    tariffs."""
 
     rulebook: Rulebook
-    tariffs: Any | None
+    tariffs: TariffBook | None
     scan: Scan
     generation: int = 0
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -61,7 +61,7 @@ class Bundle:
                 }
                 for rs in self.rulebook.all_rulesets()
             ],
-            "tariffs": None if self.tariffs is None else len(getattr(self.tariffs, "tariffs", ())),
+            "tariffs": None if self.tariffs is None else len(self.tariffs.tariffs),
             "warnings": len(self.rulebook.warnings),
         }
 
@@ -86,34 +86,23 @@ def scan_folders(folders: Sequence[Path]) -> Scan:
 
 
 def load_bundle(rules: Path, tariffs: Path | None = None) -> Bundle:
-    """Validate, analyse and compile every rule file (and load the tariffs); all or nothing.
+    """The rulebook of ``rules`` and the tariff book of ``tariffs`` (none when the folder does not
+    exist); all or nothing.
 
-    This is exactly what ``flets-elig check`` reports: an analysis error refuses the folder too.
-    :raises ValidationError: with every error of every file.
+    The rules load through :func:`~engine.rules.rulebook.load_rulebook`, the one loader, so the server
+    accepts exactly the folders ``flets-elig check`` and ``flets-elig test`` pass: an analysis error
+    refuses the folder too.
+
+    :raises ValidationError: with every diagnostic of every rule file, or the tariffs' errors.
     """
     scan = scan_folders([rules] + ([tariffs] if tariffs else []))
-    rulesets, diagnostics = read_rulesets(rule_files(rules))
-    diagnostics.extend(analyse_all(rulesets))
-    if any(d.severity == "error" for d in diagnostics):
-        raise ValidationError(diagnostics)
-    book = Rulebook(rulesets, [d for d in diagnostics if d.severity == "warning"])
+    book = load_rulebook(rules)
     try:
-        tariff_book = load_tariff_book(tariffs) if tariffs else None
+        tariff_book = load_tariffs(tariffs) if tariffs and tariffs.is_dir() else None
     except BaseException:
         book.close()
         raise
     return Bundle(book, tariff_book, scan)
-
-
-def load_tariff_book(folder: Path) -> Any | None:
-    """The tariff book of ``folder`` when the tariff engine is installed and the folder exists."""
-    if not folder.is_dir():
-        return None
-    try:
-        from ..tariff.book import load_tariffs
-    except ImportError:  # pragma: no cover - the tariff engine is part of this project
-        return None
-    return load_tariffs(folder)
 
 
 @dataclass

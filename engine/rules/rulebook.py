@@ -24,6 +24,7 @@ from ..errors import (
 )
 from ..format.loader import read_yaml_file, yaml_files
 from ..paths import PROJECT_ROOT
+from .analysis import analyse_all
 from .compiler import compile_ruleset
 from .evaluate import Decider, example_failure
 from .explain import Decision
@@ -199,14 +200,27 @@ def rule_files(target: Path) -> list[Path]:
     return [target] if target.is_file() else yaml_files(target)
 
 
-def load_rulebook(*targets: Path) -> Rulebook:
-    """Load, validate and compile rule files or folders; all or nothing.
-
-    :raises ValidationError: with every error of every file when any file is bad.
+def check_rule_files(paths: Iterable[Path]) -> tuple[list[RuleSet], list[Diagnostic]]:
+    """What makes rule files valid: every file validated (:func:`read_rulesets`), then the rule sets
+    that passed analysed as decision tables (:func:`~engine.rules.analysis.analyse_all`). The files
+    are valid when no diagnostic is an error; ``flets-elig check`` prints these diagnostics.
     """
-    paths = [p for t in targets for p in rule_files(t)]
     rulesets, diagnostics = read_rulesets(paths)
-    errors = [d for d in diagnostics if d.severity == "error"]
-    if errors:
+    diagnostics.extend(analyse_all(rulesets))  # overlaps, gaps, rules that never fire
+    return rulesets, diagnostics
+
+
+def load_rulebook(*targets: Path) -> Rulebook:
+    """Load, validate, analyse and compile rule files or folders; all or nothing.
+
+    The one loader: ``flets-elig test``, ``decide`` and ``catalogue`` and the server's reload use it,
+    so each of them accepts exactly the files ``flets-elig check`` passes (:func:`check_rule_files`).
+    The warnings are kept on the rulebook.
+
+    :raises ValidationError: with every diagnostic of every file when any of them is an error, an
+        analysis error (``never-fires``, ``shadowed-row``) included.
+    """
+    rulesets, diagnostics = check_rule_files(p for t in targets for p in rule_files(t))
+    if any(d.severity == "error" for d in diagnostics):
         raise ValidationError(diagnostics)
     return Rulebook(rulesets, [d for d in diagnostics if d.severity == "warning"])

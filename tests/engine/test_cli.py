@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
+from engine.errors import ValidationError
+from engine.lifecycle.reload import load_bundle
 
 
 def test_check_passes_a_good_file(sample_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,6 +52,34 @@ def test_test_reports_a_failing_example(
     assert "FAILED" in out and "undecidable alone" in out
     assert "outcome 'unknown', expected 'refused'" in out
     assert "5 passed, 1 failed" in out
+
+
+#: A rule no facts can satisfy, appended to the sample's rules: its examples still pass.
+NEVER_FIRES = """\
+  - id: never
+    when: {all: [{fact: units, less_than: 5}, {fact: units, greater_than: 7}]}
+    outcome: refused
+    reason: never
+    message: {ja: 該当しない, en: Never}
+    cite: {source: 004_84a0a3d01f54d5ce.txt, clause: 別表}
+examples:
+"""
+
+
+def test_test_refuses_a_rule_that_never_fires_as_the_server_does(
+    write_rules, sample_text: str, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """``test`` loads with the server's loader: a folder ``check`` fails is never reported as passing."""
+    path = write_rules(sample_text.replace("examples:\n", NEVER_FIRES, 1), "never.yaml")
+    with pytest.raises(ValidationError) as refused:
+        load_bundle(path.parent)
+    (error,) = refused.value.errors
+    assert error.code == "never-fires" and "'never'" in error.message
+    assert main(["test", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert str(error) in out and "passed" not in out
+    assert main(["check", str(path)]) == 1
+    assert str(error) in capsys.readouterr().out
 
 
 def test_decide_prints_the_decision(sample_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

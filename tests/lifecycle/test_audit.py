@@ -15,18 +15,18 @@ from hypothesis import strategies as st
 
 from engine import Rulebook
 from engine.cli import main
-from engine.lifecycle.audit import (
+from engine.lifecycle.decision_log import (
     MASK,
     AuditError,
     Query,
-    facts_column,
-    facts_of_column,
     log_decisions,
     open_decision_log,
     record_of,
 )
+from engine.lifecycle.decision_log.records import facts_column, facts_of_column
 from engine.rules.facts import facts_to_json
 from webapp import create_app
+from webapp.state import app_state
 
 TOKEN = "admin-token"
 
@@ -109,8 +109,8 @@ def app(audit_rules: Path, log_url: str, tmp_path: Path) -> Iterator[Flask]:
                               "ADMIN_TOKEN": TOKEN, "LOG_LEVEL": "CRITICAL",
                               "TARIFFS_DIR": str(tmp_path / "none")})  # fmt: skip
     yield application
-    application.extensions["flets.engine"].close()
-    application.extensions["flets.audit"].close()
+    app_state(application).holder.close()
+    app_state(application).decision_log.close()
 
 
 def test_every_api_decision_is_logged_and_queryable(app: Flask) -> None:
@@ -140,7 +140,7 @@ def test_a_decision_that_cannot_be_logged_is_not_answered(
     def broken(records: object) -> None:
         raise AuditError("cannot write the decision log (disk full)")
 
-    monkeypatch.setattr(app.extensions["flets.audit"], "append", broken)
+    monkeypatch.setattr(app_state(app).decision_log, "append", broken)
     response = app.test_client().post("/v1/rulesets/plan_change/evaluate",
                                       json={"facts": {"plan": "family", "users": 3}})  # fmt: skip
     assert response.status_code == 503

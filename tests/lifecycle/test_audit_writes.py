@@ -12,16 +12,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine import Rulebook
-from engine.lifecycle.audit import (
+from engine.lifecycle.decision_log import (
     MASK,
     DecisionBatch,
     DecisionRecord,
     Query,
     SQLiteDecisionLog,
-    _sqlite_rows,
     log_decisions,
     open_decision_log,
 )
+from engine.lifecycle.decision_log.sqlite import request_rows
 from engine.paths import PROJECT_ROOT
 
 FACT_SETS = (
@@ -34,11 +34,11 @@ FACT_SETS = (
 def test_rows_rendered_from_decisions_equal_rows_of_records(book: Rulebook) -> None:
     decisions = [book.decide("plan_change", facts) for facts in FACT_SETS]
     batch = DecisionBatch(decisions, "req-7", datetime(2025, 4, 1, 3, 0, tzinfo=UTC))
-    assert batch.sqlite_rows() == _sqlite_rows(list(batch))
-    assert len(batch.sqlite_rows()) == 1  # one row per request
+    assert request_rows(batch) == request_rows(list(batch))
+    assert len(request_rows(batch)) == 1  # one row per request
     assert [record.item for record in batch] == [0, 1, 2]
     assert batch[0].facts["customer_name"] == MASK
-    assert "山田" not in repr(batch.sqlite_rows())
+    assert "山田" not in repr(request_rows(batch))
     assert batch[-1] == batch[2] and batch[1:] == [batch[1], batch[2]]
 
 
@@ -60,7 +60,7 @@ def test_one_and_many_decisions_round_trip(book: Rulebook, tmp_path: Path) -> No
 _WRITER = """
 import sys
 from datetime import UTC, datetime
-from engine.lifecycle.audit import DecisionRecord, open_decision_log
+from engine.lifecycle.decision_log import DecisionRecord, open_decision_log
 log = open_decision_log(sys.argv[1])
 for n in range(int(sys.argv[3])):
     record = DecisionRecord(f"{sys.argv[2]}-{n}", 0, datetime.now(UTC), "r", "1", datetime.now(UTC).date(),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from engine.lifecycle.audit import Query, open_decision_log
+from engine.lifecycle.decision_log import Query, open_decision_log
 from engine.paths import PROJECT_ROOT
 
 FACTS = {"plan": "family", "users": 3}

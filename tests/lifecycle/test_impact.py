@@ -11,7 +11,7 @@ import pytest
 
 from engine import load_rulebook
 from engine.cli import main
-from engine.lifecycle.audit import open_decision_log, record_of
+from engine.lifecycle.decision_log import open_decision_log, record_of
 from engine.lifecycle.impact import Case, cases_from_file, replay
 
 ROWS = (("family_any", "{plan: family}", "allowed"),
@@ -116,6 +116,7 @@ def test_candidate_failing_check_is_reported(
 
 def test_admin_impact_endpoint(folders: tuple[Path, Path], tmp_path: Path) -> None:
     from webapp import create_app
+    from webapp.state import app_state
 
     current, candidate = folders
     app = create_app({"TESTING": True, "RULES_DIR": str(current), "ADMIN_TOKEN": "t",
@@ -141,5 +142,5 @@ def test_admin_impact_endpoint(folders: tuple[Path, Path], tmp_path: Path) -> No
         assert escape.status_code == 422
         assert escape.get_json()["errors"][0]["field"] == "candidate"
     finally:
-        app.extensions["flets.engine"].close()
-        app.extensions["flets.audit"].close()
+        app_state(app).holder.close()
+        app_state(app).decision_log.close()

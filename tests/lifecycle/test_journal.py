@@ -13,8 +13,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine.lifecycle import audit, journal
-from engine.lifecycle.audit import DecisionRecord, Query, SQLiteDecisionLog, _sqlite_rows
+from engine.lifecycle.decision_log import (
+    AuditError,
+    DecisionRecord,
+    Query,
+    SQLiteDecisionLog,
+    journal,
+    sqlite,
+)
+from engine.lifecycle.decision_log.sqlite import REQUEST_COLUMNS, request_rows
 
 AT = datetime(2025, 4, 1, tzinfo=UTC)
 
@@ -24,7 +31,7 @@ def record(request_id: str, outcome: str = "ok") -> DecisionRecord:
 
 
 def line(*request_ids: str) -> bytes:
-    rows = _sqlite_rows([record(r) for r in request_ids])
+    rows = request_rows([record(r) for r in request_ids])
     return orjson.dumps(rows) + b"\n"
 
 
@@ -35,7 +42,7 @@ def sqlite_request_ids(path: Path) -> list[str]:
 
 def slow_mover(monkeypatch: pytest.MonkeyPatch) -> None:
     """The background thread does not move anything during the test; close() still does."""
-    monkeypatch.setattr(audit, "CHECKPOINT_INTERVAL", 3600)
+    monkeypatch.setattr(sqlite, "CHECKPOINT_INTERVAL", 3600)
 
 
 def test_queries_see_decisions_still_in_the_journal_and_close_moves_them(
@@ -171,7 +178,7 @@ def test_a_write_that_fails_is_an_audit_error(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "write", full_disk)
-    with pytest.raises(audit.AuditError, match="No space left"):
+    with pytest.raises(AuditError, match="No space left"):
         log.append([record("b")])
     monkeypatch.undo()
     log.append([record("c")])  # not glued to the cut-off line
@@ -199,15 +206,13 @@ def test_the_copy_into_sqlite_keeps_every_value_its_type_and_the_order(
     shard = tmp_path_factory.mktemp("copy") / "log.db"
     SQLiteDecisionLog(shard).close()  # the tables
     connection = sqlite3.connect(shard, isolation_level=None, check_same_thread=False)
-    writer = journal.Journal(
-        shard, connection, "decision_requests", audit._SQLITE_COLUMNS, "normal"
-    )
+    writer = journal.Journal(shard, connection, "decision_requests", REQUEST_COLUMNS, "normal")
     try:
         for rows in lines:
             writer.append(rows)
         writer.copy()
         stored = connection.execute(
-            f"SELECT {', '.join(audit._SQLITE_COLUMNS)} FROM decision_requests ORDER BY seq"
+            f"SELECT {', '.join(REQUEST_COLUMNS)} FROM decision_requests ORDER BY seq"
         ).fetchall()
         types = connection.execute("SELECT DISTINCT typeof(first_item) FROM decision_requests")
         assert {t for (t,) in types} <= {"integer"}

@@ -1,0 +1,80 @@
+"""SQL both stores share: a :class:`~.records.Query` as a ``WHERE`` clause, and the per-decision table.
+
+The per-decision ``decisions`` table (one row per decision, the columns :data:`COLUMNS`) is the
+PostgreSQL store's schema. SQLite files written before the SQLite store kept one row per request
+(:mod:`.sqlite`) hold the same table; the SQLite store still reads it, so such a file stays readable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from .records import DecisionRecord, Query
+
+#: The columns of the per-decision table, in the order of a :class:`~.records.DecisionRecord`.
+COLUMNS = (
+    "request_id", "item", "decided_at", "ruleset", "version", "as_of", "outcome", "kind",
+    "reasons", "facts",
+)  # fmt: skip
+
+
+def where(query: Query, mark: str) -> tuple[str, list[object]]:
+    """``query``'s filters as a ``WHERE`` clause (empty when it has none) and its values, with
+    ``mark`` as the driver's placeholder (``?`` or ``%s``)."""
+    clauses: list[str] = []
+    values: list[object] = []
+    for column, value in (("ruleset", query.ruleset), ("outcome", query.outcome),
+                          ("request_id", query.request_id)):  # fmt: skip
+        if value is not None:
+            clauses.append(f"{column} = {mark}")
+            values.append(value)
+    if query.since is not None:
+        clauses.append(f"decided_at >= {mark}")
+        values.append(query.since)
+    if query.until is not None:
+        clauses.append(f"decided_at < {mark}")
+        values.append(query.until)
+    clause = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    return clause, values
+
+
+def select(query: Query, mark: str) -> tuple[str, list[object]]:
+    """The per-decision table's rows matching ``query``, in commit order, at most its limit."""
+    clause, values = where(query, mark)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM decisions{clause} ORDER BY seq"
+    if query.limit is not None:
+        sql += f" LIMIT {int(query.limit)}"
+    return sql, values
+
+
+def insert(mark: str) -> str:
+    """One row of the per-decision table, its values in the order of :data:`COLUMNS`."""
+    return (
+        f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * len(COLUMNS))})"
+    )
+
+
+def record_from_row(row: Sequence[Any]) -> DecisionRecord:
+    """The record of a per-decision row, as PostgreSQL (typed values) or SQLite (text) returns it."""
+    request_id, item, decided_at, ruleset, version, as_of, outcome, kind, reasons, facts = row
+    return DecisionRecord(
+        request_id=request_id,
+        item=item,
+        decided_at=decided_at if isinstance(decided_at, datetime) else aware(decided_at),
+        ruleset=ruleset,
+        version=version,
+        as_of=as_of if isinstance(as_of, date) else date.fromisoformat(as_of),
+        outcome=outcome,
+        kind=kind,
+        reasons=tuple(reasons if isinstance(reasons, list) else json.loads(reasons)),
+        facts=facts if isinstance(facts, dict) else json.loads(facts),
+    )
+
+
+def aware(text: str) -> datetime:
+    """An ISO time as stored; a time without a zone is UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
