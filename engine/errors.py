@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .messages import Code, Message
+
 Severity = Literal["error", "warning"]
 
 #: How many diagnostics a report prints before it says "and N more".
@@ -94,7 +96,8 @@ class ValidationError(EngineError):
 class FactsError(EngineError):
     """The facts sent for a decision do not fit the rule set's fact schema.
 
-    ``fields`` maps each bad field to its reasons, the shape marshmallow uses, so the API can return it as is.
+    ``fields`` maps each bad field to its reasons, the shape marshmallow uses, so the API can return it as
+    is; each reason is a :class:`~engine.messages.Message`, so it can be shown in either language.
     """
 
     def __init__(self, fields: Mapping[str, object]) -> None:
@@ -108,6 +111,7 @@ class UnknownRuleSetError(EngineError):
     def __init__(self, ruleset_id: str, known: Iterable[str] = ()) -> None:
         self.ruleset_id = ruleset_id
         self.known = sorted(known)
+        self.message = Message(Code.UNKNOWN_RULESET, id=ruleset_id)
         super().__init__(f"unknown rule set {ruleset_id!r}")
 
 
@@ -117,6 +121,7 @@ class NoVersionInForceError(EngineError):
     def __init__(self, ruleset_id: str, as_of: object) -> None:
         self.ruleset_id = ruleset_id
         self.as_of = as_of
+        self.message = Message(Code.NO_VERSION_IN_FORCE, id=ruleset_id, day=as_of)
         super().__init__(f"rule set {ruleset_id!r} has no version in force on {as_of}")
 
 

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Literal, Protocol
 
 from engine.format.common import Lang
+from engine.messages import Code, Message
 from engine.rules.model import AS_OF, FactSpec, FactType, RuleSet
 
 Control = Literal["select", "checkboxes", "radios", "date", "number", "text"]
@@ -169,4 +170,4 @@ def as_of_from_form(data: FormData) -> tuple[date | None, list[str]]:
     try:
         return date.fromisoformat(text), []
     except ValueError:
-        return None, ["Not a valid date."]
+        return None, [Message(Code.NOT_A_DATE)]

@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 
 from engine import jsontext
-from engine.format.common import Text
+from engine.messages import Code, Message
 
 from .problems import Problem, invalid_fields
 
@@ -35,13 +35,7 @@ def read_json() -> Any:
     :raise 400: when it does not parse (including NaN/Infinity and nesting too deep to read).
     """
     if not request.is_json:
-        raise Problem(
-            "unsupported-media-type",
-            Text(
-                "Content-Type: application/json で送信してください。",
-                "Send the body with Content-Type: application/json.",
-            ),  # fmt: skip
-        )
+        raise Problem("unsupported-media-type", Message(Code.NOT_JSON))
     raw = request.get_data(cache=True)
     try:
         value = jsontext.loads(raw)
@@ -53,12 +47,7 @@ def read_json() -> Any:
         if not SURROGATE_ESCAPE.search(raw) or not _has_lone_surrogate(value):
             return value
         reason = "a string holds an unpaired UTF-16 surrogate escape"
-    raise Problem(
-        "malformed-json",
-        Text(
-            f"本文を JSON として読めません（{reason}）。", f"The body is not valid JSON ({reason})."
-        ),
-    )
+    raise Problem("malformed-json", Message(Code.MALFORMED_JSON, reason=reason))
 
 
 def query_date(name: str) -> date | None:
@@ -69,4 +58,4 @@ def query_date(name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise invalid_fields({name: ["Not a valid date."]}) from None
+        raise invalid_fields({name: [Message(Code.NOT_A_DATE)]}) from None

@@ -12,13 +12,14 @@ from flask import Blueprint, Response, make_response, render_template, request
 
 from engine import FactsError, NoVersionInForceError
 from engine.format.common import Lang
+from engine.messages import localized
 from engine.rules.model import RuleSet
 
-from .extensions import get_rulebook
 from .forms import AS_OF_FIELD, as_of_from_form, facts_from_form, form_fields
-from .i18n import LANG_COOKIE, as_lang, page_lang, translate_message
+from .i18n import LANG_COOKIE, as_lang, page_lang
 from .page_quotes import quote_for_decision
 from .problems import message_lists, problem_for_engine_error
+from .state import get_rulebook
 
 bp = Blueprint("pages", __name__)
 
@@ -42,7 +43,7 @@ def index() -> str:
 
 
 def _translated(errors: dict[str, list[str]], lang: Lang) -> dict[str, list[str]]:
-    return {k: [translate_message(str(m), lang) for m in v] for k, v in errors.items()}
+    return {k: [localized(m, lang) for m in v] for k, v in errors.items()}
 
 
 def _source_titles(rs: RuleSet) -> dict[str, str]:
@@ -82,7 +83,7 @@ def _invalid(
         422,
         fields=fields,
         as_of=request.form.get(AS_OF_FIELD, ""),
-        as_of_errors=[translate_message(m, lang) for m in as_of_errors or []],
+        as_of_errors=[localized(m, lang) for m in as_of_errors or []],
         has_errors=True,
     )
 

@@ -4,6 +4,9 @@ A problem has a stable ``type`` (``/problems/<slug>``, documented at that addres
 ``detail`` in the request's language, the HTTP ``status``, the ``request_id`` and ``errors``: one entry per
 bad field, ``{"field": "facts.change_type", "message": "..."}``. Engine errors are mapped here and nowhere
 else, so every view can simply let them propagate.
+
+Details and field messages are coded :class:`~engine.messages.Message` objects (or bilingual
+:class:`~engine.format.common.Text`), rendered in the request's language only when the body is written.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, current_app, json, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 
 from engine import EvaluationError, FactsError, NoVersionInForceError, UnknownRuleSetError
 from engine.format.common import Lang, Text
+from engine.messages import Code, Message, localized
 
-from .i18n import api_lang, page_lang, translate_message
+from .i18n import api_lang, page_lang
 from .observability import current_request_id
 
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -88,12 +92,21 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
 _STATUS_SLUGS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed",
                  413: "payload-too-large", 415: "unsupported-media-type"}  # fmt: skip
 
+#: Werkzeug's own description of these errors (its English is the catalogue's); a description given
+#: to ``abort`` is shown as it was written.
+_HTTP_MESSAGES: dict[type[HTTPException], Code] = {
+    BadRequest: Code.BAD_REQUEST,
+    NotFound: Code.NOT_FOUND,
+    MethodNotAllowed: Code.METHOD_NOT_ALLOWED,
+}
+
 FieldErrors = Mapping[str, list[str]]
 
 
 @dataclass
 class Problem(Exception):
-    """Raise from a view to answer with a problem body; ``detail`` may be bilingual."""
+    """Raise from a view to answer with a problem body; ``detail`` is a Message, bilingual Text or
+    (for an operator's diagnostics) plain text."""
 
     slug: str
     detail: Text | str
@@ -110,7 +123,9 @@ class Problem(Exception):
     def to_dict(self, lang: Lang) -> dict[str, Any]:
         """The JSON body in ``lang``."""
         kind = self.type
-        detail = self.detail(lang) if isinstance(self.detail, Text) else self.detail
+        detail = (
+            self.detail(lang) if isinstance(self.detail, Text) else localized(self.detail, lang)
+        )
         return {
             "type": kind.uri,
             "title": kind.title(lang),
@@ -125,14 +140,15 @@ class Problem(Exception):
 def field_errors(errors: FieldErrors, lang: Lang) -> list[dict[str, str]]:
     """``{"facts.x": ["msg", ...]}`` → one ``{"field", "message"}`` entry per message, sorted by field."""
     return [
-        {"field": name, "message": translate_message(message, lang)}
+        {"field": name, "message": localized(message, lang)}
         for name in sorted(errors)
         for message in errors[name]
     ]
 
 
 def flatten_messages(messages: Mapping[Any, Any], prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested messages → ``{"items.3.facts": ["..."]}`` (``_schema`` names the object)."""
+    """marshmallow's nested messages → ``{"items.3.facts": ["..."]}`` (``_schema`` names the object);
+    messages stay as they are, so a coded one can still be rendered in Japanese."""
     flat: dict[str, list[str]] = {}
     for key, value in messages.items():
         path = (prefix.rstrip(".") or "body") if key == "_schema" else f"{prefix}{key}"
@@ -140,14 +156,19 @@ def flatten_messages(messages: Mapping[Any, Any], prefix: str = "") -> dict[str,
             flat.update(flatten_messages(value, f"{path}."))
         else:
             values = value if isinstance(value, list) else [value]
-            flat.setdefault(path, []).extend(str(v) for v in values)
+            flat.setdefault(path, []).extend(_text(v) for v in values)
     return flat
 
 
+def _text(message: object) -> str:
+    """A message as text; a ``str`` (a coded Message among them) is kept as it is."""
+    return message if isinstance(message, str) else str(message)
+
+
 def message_lists(errors: Mapping[str, object]) -> dict[str, list[str]]:
-    """Engine field errors (values a message or a list of them) as lists of strings."""
+    """Engine field errors (values a message or a list of them) as lists of messages."""
     return {
-        name: [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+        name: [_text(v) for v in value] if isinstance(value, list | tuple) else [_text(value)]
         for name, value in errors.items()
     }
 
@@ -162,11 +183,7 @@ def prefixed(errors: Mapping[str, object], prefix: str) -> dict[str, list[str]]:
 
 def invalid_fields(errors: FieldErrors) -> Problem:
     count = sum(len(v) for v in errors.values())
-    return Problem(
-        "invalid-fields",
-        Text(f"{count}件の入力に誤りがあります。", f"{count} invalid field value(s)."),
-        errors,
-    )
+    return Problem("invalid-fields", Message(Code.INVALID_FIELDS, count=count), errors)
 
 
 def problem_for_engine_error(exc: Exception, facts_prefix: str = "facts") -> Problem | None:
@@ -174,19 +191,9 @@ def problem_for_engine_error(exc: Exception, facts_prefix: str = "facts") -> Pro
     if isinstance(exc, FactsError):
         return invalid_fields(prefixed(exc.fields, facts_prefix))
     if isinstance(exc, UnknownRuleSetError):
-        message = f"Rule set {exc.ruleset_id!r} does not exist."
-        return Problem(
-            "unknown-ruleset",
-            Text(translate_message(message, "ja"), message),
-            extra={"known": exc.known},
-        )
+        return Problem("unknown-ruleset", exc.message, extra={"known": exc.known})
     if isinstance(exc, NoVersionInForceError):
-        message = f"No version of {exc.ruleset_id!r} is in force on {exc.as_of}."
-        return Problem(
-            "no-version-in-force",
-            Text(translate_message(message, "ja"), message),
-            {"as_of": [message]},
-        )
+        return Problem("no-version-in-force", exc.message, {"as_of": [exc.message]})
     return _tariff_problem(exc)
 
 
@@ -197,11 +204,7 @@ def _tariff_problem(exc: Exception) -> Problem | None:
     except ImportError:
         return None
     if isinstance(exc, UnknownTariffError):
-        name = getattr(exc, "tariff_id", str(exc))
-        return Problem(
-            "unknown-tariff",
-            Text(f"料金表 {name!r} はありません。", f"Tariff {name!r} does not exist."),
-        )
+        return Problem("unknown-tariff", exc.message)
     if isinstance(exc, QuoteRequestError):
         return invalid_fields(exc.fields)
     return None
@@ -227,14 +230,10 @@ def _http_problem(exc: HTTPException) -> Problem:
     if code == 413:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         extra["limit"] = limit
-        return Problem(
-            slug,
-            Text(
-                f"リクエスト本文は {limit} バイトまでです。",
-                f"The request body is limited to {limit} bytes.",
-            ),  # fmt: skip
-            extra=extra,
-        )
+        return Problem(slug, Message(Code.PAYLOAD_TOO_LARGE, limit=limit), extra=extra)
+    message = _HTTP_MESSAGES.get(type(exc))
+    if message is not None and "description" not in vars(exc):
+        return Problem(slug, Message(message))
     return Problem(slug, str(exc.description or exc.name))
 
 
@@ -263,15 +262,7 @@ def handle_unexpected(exc: Exception) -> Response:
         return handle_http_exception(exc)
     log.exception("unhandled error", extra={"error_type": type(exc).__name__})
     kind = "evaluation failed" if isinstance(exc, EvaluationError) else "internal error"
-    return problem_response(
-        Problem(
-            "internal-error",
-            Text(
-                f"処理中にエラーが発生しました（{kind}）。リクエストIDを添えてお問い合わせください。",
-                f"Something went wrong on our side ({kind}); quote the request id.",
-            ),  # fmt: skip
-        )
-    )
+    return problem_response(Problem("internal-error", Message(Code.INTERNAL_ERROR, kind=kind)))
 
 
 def init_app(app: Flask) -> None:

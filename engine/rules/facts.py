@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, ValidationError, fields, validate
 
 from ..errors import FactsError
 from ..jsontext import dumps_facts
+from ..messages import Code, Message
+from ..messages.schema import CodedSchema
 from .model import AS_OF, FactSpec, FactType, FactValue, RuleSet
 
 
@@ -54,7 +56,7 @@ MAX_STRING_LENGTH = 200
 
 
 def _one_of(spec: FactSpec) -> validate.OneOf:
-    return validate.OneOf(spec.value_names, error="Must be one of: {choices}.")
+    return validate.OneOf(spec.value_names)
 
 
 def _range(spec: FactSpec) -> list[validate.Validator]:
@@ -65,7 +67,7 @@ def _range(spec: FactSpec) -> list[validate.Validator]:
 
 def _unique_items(items: list[str]) -> list[str]:
     if len(set(items)) != len(items):
-        raise ValidationError("Items must not repeat.")
+        raise ValidationError(Message(Code.ITEMS_REPEAT))
     return items
 
 
@@ -93,12 +95,13 @@ def marshmallow_field(spec: FactSpec) -> fields.Field[Any]:
     raise AssertionError(f"unhandled fact type {spec.type}")  # pragma: no cover
 
 
-def facts_schema_class(ruleset: RuleSet) -> type[Schema]:
-    """A marshmallow Schema class for the rule set's facts; unknown fields are refused."""
+def facts_schema_class(ruleset: RuleSet) -> type[CodedSchema]:
+    """A marshmallow Schema class for the rule set's facts; unknown fields are refused, and every message
+    is coded (:mod:`engine.messages.schema`) so the API can answer in Japanese or English."""
     attrs: dict[str, Any] = {spec.name: marshmallow_field(spec) for spec in ruleset.facts}
     attrs["Meta"] = type("Meta", (), {"unknown": RAISE})
     name = "".join(part.title() for part in ruleset.id.split("_")) + "Facts"
-    return type(name, (Schema,), attrs)
+    return type(name, (CodedSchema,), attrs)
 
 
 class FactNormalizer:
@@ -114,7 +117,7 @@ class FactNormalizer:
     def normalize(self, raw: object, as_of: date) -> dict[str, FactValue]:
         """Return every declared fact with a value, or raise :class:`FactsError` naming each bad field."""
         if not isinstance(raw, Mapping):
-            raise FactsError({"_schema": ["Facts must be a JSON object."]})
+            raise FactsError({"_schema": [Message(Code.FACTS_NOT_AN_OBJECT)]})
         try:
             loaded: dict[str, Any] = self._schema.load(raw)
         except ValidationError as exc:
@@ -135,16 +138,15 @@ def _value_or_default(spec: FactSpec, loaded: Mapping[str, Any], as_of: date) ->
 
 
 def _flatten(messages: Mapping[str, Any], prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested error dict → ``{"field.0": ["reason"]}``, the shape the API returns."""
+    """marshmallow's nested error dict → ``{"field.0": ["reason"]}``, the shape the API returns; the
+    reasons stay :class:`~engine.messages.Message` objects."""
     flat: dict[str, list[str]] = {}
     for key, value in messages.items():
         path = f"{prefix}{key}"
         if isinstance(value, Mapping):
             flat.update(_flatten(value, f"{path}."))
-        elif isinstance(value, list):
-            flat[path] = [str(v) for v in value]
         else:
-            flat[path] = [str(value)]
+            flat[path] = list(value) if isinstance(value, list) else [value]
     return flat
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..clock import today_in_tokyo
 from ..errors import EngineError
+from ..messages import Code, Message
 from .model import Item, Tariff, TaxRate
 from .params import json_schema
 from .quote import build_quote
@@ -19,7 +20,8 @@ class QuoteRequestError(EngineError):
     """A quote request the tariffs cannot accept; ``fields`` maps each field path to its messages.
 
     Paths look like ``items.0.params.size_mb`` (the shape marshmallow uses), so the API can return them
-    as a 422 body unchanged.
+    as a 422 body unchanged. The messages are :class:`~engine.messages.Message` objects (English as
+    text, Japanese on request), except a kind's own refusals (``ParamProblem``), which are English.
     """
 
     def __init__(self, fields: Mapping[str, list[str]]) -> None:
@@ -33,6 +35,7 @@ class UnknownTariffError(EngineError):
     def __init__(self, tariff_id: str, known: Iterable[str] = ()) -> None:
         self.tariff_id = tariff_id
         self.known = sorted(known)
+        self.message = Message(Code.UNKNOWN_TARIFF, id=tariff_id)
         super().__init__(f"unknown tariff {tariff_id!r}")
 
 

@@ -1,7 +1,8 @@
 """Request parameters: parsing the JSON a caller sends against an item's parameter specs.
 
-Every problem becomes a message under the field's path (``items.0.params.size_mb``), all of them at
-once, so the web app can answer 422 naming each field. The same specs yield the JSON Schema that
+Every problem becomes a coded :class:`~engine.messages.Message` under the field's path
+(``items.0.params.size_mb``), all of them at once, so the web app can answer 422 naming each field in
+the caller's language. The same specs yield the JSON Schema that
 ``describe`` publishes.
 """
 
@@ -12,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..messages import Code, Message
 from .model import ParamSpec, number_json
 from .periods import YearMonth
 
@@ -22,30 +24,35 @@ MAX_STRING_LENGTH = 200
 
 
 class BadValue(ValueError):
-    """A parameter value of the wrong type or shape; the message is shown to the caller."""
+    """A parameter value of the wrong type or shape; ``message`` is shown to the caller (``str()`` of
+    the error is its English, for the tariff validator's diagnostics)."""
+
+    def __init__(self, code: Code, **params: object) -> None:
+        self.message = Message(code, **params)
+        super().__init__(self.message)
 
 
 def _int(value: Any, spec: ParamSpec) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadValue("Not a valid integer.")
+        raise BadValue(Code.NOT_AN_INTEGER)
     return value
 
 
 def _decimal(value: Any, spec: ParamSpec) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise BadValue("Not a valid number.")
+        raise BadValue(Code.NOT_A_NUMBER)
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        raise BadValue("Not a valid number.") from None
+        raise BadValue(Code.NOT_A_NUMBER) from None
     if not number.is_finite():
-        raise BadValue("Not a valid number.")
+        raise BadValue(Code.NOT_A_NUMBER)
     return number
 
 
 def _bool(value: Any, spec: ParamSpec) -> bool:
     if not isinstance(value, bool):
-        raise BadValue("Not a valid boolean (true or false).")
+        raise BadValue(Code.PARAM_NOT_A_BOOLEAN)
     return value
 
 
@@ -53,11 +60,11 @@ def _date(value: Any, spec: ParamSpec) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if not isinstance(value, str) or len(value) != 10:
-        raise BadValue("Not a valid date (YYYY-MM-DD).")
+        raise BadValue(Code.PARAM_NOT_A_DATE)
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise BadValue("Not a valid date (YYYY-MM-DD).") from None
+        raise BadValue(Code.PARAM_NOT_A_DATE) from None
 
 
 def _datetime(value: Any, spec: ParamSpec) -> datetime:
@@ -67,34 +74,34 @@ def _datetime(value: Any, spec: ParamSpec) -> datetime:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise BadValue("Not a valid date and time (YYYY-MM-DDTHH:MM).") from None
+            raise BadValue(Code.PARAM_NOT_A_DATETIME) from None
     else:
-        raise BadValue("Not a valid date and time (YYYY-MM-DDTHH:MM).")
+        raise BadValue(Code.PARAM_NOT_A_DATETIME)
     if parsed.tzinfo is not None:
-        raise BadValue("Give the local (Japan) time without a time zone offset.")
+        raise BadValue(Code.PARAM_TIME_ZONE)
     return parsed
 
 
 def _month(value: Any, spec: ParamSpec) -> YearMonth:
     if not isinstance(value, str):
-        raise BadValue("Not a valid month (YYYY-MM).")
+        raise BadValue(Code.PARAM_NOT_A_MONTH)
     try:
         return YearMonth.parse(value)
     except ValueError:
-        raise BadValue("Not a valid month (YYYY-MM).") from None
+        raise BadValue(Code.PARAM_NOT_A_MONTH) from None
 
 
 def _enum(value: Any, spec: ParamSpec) -> str:
     if not isinstance(value, str) or value not in spec.values:
-        raise BadValue(f"Must be one of: {', '.join(spec.values)}.")
+        raise BadValue(Code.ONE_OF, choices=", ".join(spec.values))
     return value
 
 
 def _string(value: Any, spec: ParamSpec) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise BadValue("Not a valid text.")
+        raise BadValue(Code.PARAM_NOT_A_TEXT)
     if len(value) > MAX_STRING_LENGTH:
-        raise BadValue(f"Longer than {MAX_STRING_LENGTH} characters.")
+        raise BadValue(Code.PARAM_TEXT_TOO_LONG, max=MAX_STRING_LENGTH)
     return value
 
 
@@ -121,9 +128,9 @@ def parse_value(spec: ParamSpec, value: Any) -> Any:
 
 def _check_range(spec: ParamSpec, number: Decimal) -> None:
     if spec.minimum is not None and number < spec.minimum:
-        raise BadValue(f"Must be greater than or equal to {number_json(spec.minimum)}.")
+        raise BadValue(Code.AT_LEAST, min=number_json(spec.minimum))
     if spec.maximum is not None and number > spec.maximum:
-        raise BadValue(f"Must be less than or equal to {number_json(spec.maximum)}.")
+        raise BadValue(Code.AT_MOST, max=number_json(spec.maximum))
 
 
 def parse_params(
@@ -133,20 +140,22 @@ def parse_params(
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
-        errors.setdefault(prefix, []).append("Must be an object.")
+        errors.setdefault(prefix, []).append(Message(Code.PARAMS_NOT_AN_OBJECT))
         return {}
+    unknown = (
+        Message(Code.UNKNOWN_PARAM, expected=", ".join(specs))
+        if specs
+        else Message(Code.UNKNOWN_PARAM_NONE_EXPECTED)
+    )
     for name in raw:
         if name not in specs:
-            expected = ", ".join(specs) or "none"
-            errors.setdefault(f"{prefix}.{name}", []).append(
-                f"Unknown parameter. Expected one of: {expected}."
-            )
+            errors.setdefault(f"{prefix}.{name}", []).append(unknown)
     values: dict[str, Any] = {}
     for name, spec in specs.items():
         try:
             values[name] = _one_param(spec, raw)
         except BadValue as exc:
-            errors.setdefault(f"{prefix}.{name}", []).append(str(exc))
+            errors.setdefault(f"{prefix}.{name}", []).append(exc.message)
     _check_order(specs, values, prefix, errors)
     return values
 
@@ -154,7 +163,7 @@ def parse_params(
 def _one_param(spec: ParamSpec, raw: Mapping[str, Any]) -> Any:
     if spec.name not in raw or raw[spec.name] is None:
         if spec.required:
-            raise BadValue("Missing data for required field.")
+            raise BadValue(Code.REQUIRED)
         return None if spec.default is None else parse_value(spec, spec.default)
     return parse_value(spec, raw[spec.name])
 
@@ -169,7 +178,9 @@ def _check_order(
         if other is None or values.get(name) is None or values.get(other) is None:
             continue
         if values[name] < values[other]:
-            errors.setdefault(f"{prefix}.{name}", []).append(f"Must not be before {other}.")
+            errors.setdefault(f"{prefix}.{name}", []).append(
+                Message(Code.PARAM_BEFORE, other=other)
+            )
 
 
 _JSON_TYPES: Mapping[str, dict[str, Any]] = {

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import today_in_tokyo
 from ..format.common import Text
-from .kinds.contract import FigureUnavailable, ItemContext, Line, ParamProblem, text
+from ..messages import Code, Message
 from .kinds import KINDS
+from .kinds.contract import FigureUnavailable, ItemContext, Line, ParamProblem, text
 from .model import Figure, Item, Tariff, TaxRate
 from .money import split_tax_included, tax_on
 from .params import FieldErrors, parse_params
@@ -52,7 +53,7 @@ def build_quote(book: TariffBook, request: Any, as_of: date | None) -> dict[str,
     raw_items = _request_items(request, errors)
     rate = book.tax_rate(day)
     if rate is None:
-        errors.setdefault("as_of", []).append(f"No consumption tax rate is in force on {day}.")
+        errors.setdefault("as_of", []).append(Message(Code.NO_TAX_RATE, day=day))
     priced = [
         result
         for index, raw in enumerate(raw_items)
@@ -72,23 +73,23 @@ def _request_date(request: Any, errors: FieldErrors) -> date | None:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    errors.setdefault("as_of", []).append("Not a valid date (YYYY-MM-DD).")
+    errors.setdefault("as_of", []).append(Message(Code.PARAM_NOT_A_DATE))
     return None
 
 
 def _request_items(request: Any, errors: FieldErrors) -> list[Any]:
     if not isinstance(request, Mapping):
-        errors.setdefault("_schema", []).append("The request must be an object.")
+        errors.setdefault("_schema", []).append(Message(Code.QUOTE_NOT_AN_OBJECT))
         return []
     for key in request:
         if key not in ("items", "as_of"):
-            errors.setdefault(str(key), []).append("Unknown field.")
+            errors.setdefault(str(key), []).append(Message(Code.UNKNOWN_FIELD))
     items = request.get("items")
     if not isinstance(items, list) or not items:
-        errors.setdefault("items", []).append("Give a non-empty list of items.")
+        errors.setdefault("items", []).append(Message(Code.QUOTE_NO_ITEMS))
         return []
     if len(items) > MAX_ITEMS:
-        errors.setdefault("items", []).append(f"At most {MAX_ITEMS} items per quote.")
+        errors.setdefault("items", []).append(Message(Code.QUOTE_TOO_MANY_ITEMS, max=MAX_ITEMS))
         return []
     return items
 
@@ -98,11 +99,11 @@ def _price_item(
 ) -> PricedItem | None:
     prefix = f"items.{index}"
     if not isinstance(raw, Mapping):
-        errors.setdefault(prefix, []).append("Must be an object with tariff, item and params.")
+        errors.setdefault(prefix, []).append(Message(Code.QUOTE_ITEM_NOT_AN_OBJECT))
         return None
     for key in raw:
         if key not in ("tariff", "item", "params"):
-            errors.setdefault(f"{prefix}.{key}", []).append("Unknown field.")
+            errors.setdefault(f"{prefix}.{key}", []).append(Message(Code.UNKNOWN_FIELD))
     found = _find_item(book, raw, prefix, day, errors)
     if found is None:
         return None
@@ -128,23 +129,24 @@ def _find_item(
 ) -> tuple[Tariff, Item] | None:
     tariff_id, item_id = raw.get("tariff"), raw.get("item")
     if not isinstance(tariff_id, str):
-        errors.setdefault(f"{prefix}.tariff", []).append("Missing data for required field.")
+        errors.setdefault(f"{prefix}.tariff", []).append(Message(Code.REQUIRED))
         return None
     versions = book.versions(tariff_id)
     if not versions:
         known = ", ".join(book.ids())
-        errors.setdefault(f"{prefix}.tariff", []).append(f"Unknown tariff. Known: {known}.")
+        errors.setdefault(f"{prefix}.tariff", []).append(
+            Message(Code.QUOTE_UNKNOWN_TARIFF, known=known)
+        )
         return None
     tariff = next((t for t in versions if t.in_force(day)), None)
     if tariff is None:
         errors.setdefault(f"{prefix}.tariff", []).append(
-            f"No version of tariff {tariff_id} is in force on {day}."
+            Message(Code.QUOTE_TARIFF_NOT_IN_FORCE, tariff=tariff_id, day=day)
         )
         return None
     if not isinstance(item_id, str) or item_id not in tariff.items:
-        known = ", ".join(tariff.items)
-        message = "Missing data for required field." if item_id is None else "Unknown item."
-        errors.setdefault(f"{prefix}.item", []).append(f"{message} Expected one of: {known}.")
+        code = Code.QUOTE_ITEM_REQUIRED if item_id is None else Code.QUOTE_UNKNOWN_ITEM
+        errors.setdefault(f"{prefix}.item", []).append(Message(code, known=", ".join(tariff.items)))
         return None
     return tariff, tariff.items[item_id]
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from engine.errors import EngineError
+from engine.messages import Code, Message
 from engine.tariff import QuoteRequestError, TariffBook, UnknownTariffError, load_tariffs
 
 AS_OF = "2025-04-01"
@@ -630,6 +631,106 @@ def test_errors_from_several_items_are_reported_together(book: TariffBook) -> No
         ],
     }
     assert sorted(field_errors(book, request)) == ["items.0.params.size_mb", "items.1.params.month"]
+
+
+JOINT_ITEMS = "base_fee, per_target_fee, contract_fee, construction"
+TARIFFS = "flets_joint, matomete_merchant_fee, passport_id_purchases, tv_transport"
+
+
+def joint(**params: Any) -> dict[str, Any]:
+    return {"tariff": "flets_joint", "item": "base_fee", "params": params}
+
+
+def outage(known_at: str, restored_at: str) -> dict[str, Any]:
+    params = {"known_at": known_at, "restored_at": restored_at}
+    return {"tariff": "tv_transport", "item": "outage_credit", "params": params}
+
+
+@pytest.mark.parametrize(
+    ("request_body", "code", "english"),
+    [
+        ({"items": [joint(size_mb=-1)]}, Code.AT_LEAST, "Must be greater than or equal to 0."),
+        ({"items": [joint(size_mb="big")]}, Code.NOT_A_NUMBER, "Not a valid number."),
+        ({"items": [joint()]}, Code.REQUIRED, "Missing data for required field."),
+        (
+            {"items": [joint(size_mb=1, colour=1)]},
+            Code.UNKNOWN_PARAM,
+            "Unknown parameter. Expected one of: size_mb, quantity, month, registered_on.",
+        ),
+        ({"items": [{**joint(), "params": []}]}, Code.PARAMS_NOT_AN_OBJECT, "Must be an object."),
+        (
+            {"items": ["base_fee"]},
+            Code.QUOTE_ITEM_NOT_AN_OBJECT,
+            "Must be an object with tariff, item and params.",
+        ),
+        ({"items": [{**joint(size_mb=1), "extra": 1}]}, Code.UNKNOWN_FIELD, "Unknown field."),
+        (
+            {
+                "items": [
+                    {"tariff": "tv_transport", "item": "monthly_fee", "params": {"month": "13"}}
+                ]
+            },
+            Code.PARAM_NOT_A_MONTH,
+            "Not a valid month (YYYY-MM).",
+        ),
+        (
+            {"items": [outage("2025-03-02T00:00", "2025-03-01T00:00")]},
+            Code.PARAM_BEFORE,
+            "Must not be before known_at.",
+        ),
+        (
+            {"items": [outage("2025-03-02T00:00", "2025-03-03T00:00+09:00")]},
+            Code.PARAM_TIME_ZONE,
+            "Give the local (Japan) time without a time zone offset.",
+        ),
+        (
+            {"items": [outage("2025-03-02T00:00", "soon")]},
+            Code.PARAM_NOT_A_DATETIME,
+            "Not a valid date and time (YYYY-MM-DDTHH:MM).",
+        ),
+        (
+            {"items": [{"tariff": "nothing", "item": "x"}]},
+            Code.QUOTE_UNKNOWN_TARIFF,
+            f"Unknown tariff. Known: {TARIFFS}.",
+        ),
+        (
+            {"items": [{"tariff": "flets_joint", "item": "nothing"}]},
+            Code.QUOTE_UNKNOWN_ITEM,
+            f"Unknown item. Expected one of: {JOINT_ITEMS}.",
+        ),
+        (
+            {"items": [{"tariff": "flets_joint"}]},
+            Code.QUOTE_ITEM_REQUIRED,
+            f"Missing data for required field. Expected one of: {JOINT_ITEMS}.",
+        ),
+        (
+            {"as_of": "2010-01-01", "items": [joint(size_mb=1)]},
+            Code.QUOTE_TARIFF_NOT_IN_FORCE,
+            "No version of tariff flets_joint is in force on 2010-01-01.",
+        ),
+        (
+            {"as_of": "yesterday", "items": [joint(size_mb=1)]},
+            Code.PARAM_NOT_A_DATE,
+            "Not a valid date (YYYY-MM-DD).",
+        ),
+        ([], Code.QUOTE_NOT_AN_OBJECT, "The request must be an object."),
+        ({"items": []}, Code.QUOTE_NO_ITEMS, "Give a non-empty list of items."),
+        (
+            {"items": [joint(size_mb=1)] * 101},
+            Code.QUOTE_TOO_MANY_ITEMS,
+            "At most 100 items per quote.",
+        ),
+    ],
+)
+def test_request_errors_are_coded_messages_in_their_english(
+    book: TariffBook, request_body: Any, code: Code, english: str
+) -> None:
+    if isinstance(request_body, dict):
+        request_body = {"as_of": AS_OF, **request_body}
+    (found,) = field_errors(book, request_body).values()
+    assert [(message.code, message) for message in found if isinstance(message, Message)] == [
+        (code, english)
+    ]
 
 
 def test_explicit_as_of_wins_over_the_request(book: TariffBook) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.test import TestResponse
 
+from engine.messages import Code, Message
+from engine.messages.schema import CodedSchema, uncoded_messages
 from webapp import api
 
 from .conftest import TV_ACCEPTED
@@ -16,6 +20,9 @@ from .conftest import TV_ACCEPTED
 EVALUATE = "/v1/rulesets/tv_application/evaluate"
 BATCH = "/v1/rulesets/tv_application/evaluate-batch"
 EN = {"Accept-Language": "en"}
+JA = {"Accept-Language": "ja"}
+#: Kana or kanji: a Japanese answer's texts all have some (codes and field names inside them aside).
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 def problem(response: TestResponse, status: int, slug: str) -> dict[str, Any]:
@@ -34,6 +41,10 @@ def problem(response: TestResponse, status: int, slug: str) -> dict[str, Any]:
 
 def post_raw(client: FlaskClient, path: str, data: bytes | str, **kwargs: Any) -> TestResponse:
     return client.post(path, data=data, content_type="application/json", **kwargs)
+
+
+def messages(body: dict[str, Any]) -> dict[str, str]:
+    return {e["field"]: e["message"] for e in body["errors"]}
 
 
 @pytest.mark.parametrize(
@@ -204,3 +215,150 @@ def test_request_id_is_echoed_or_made(client: FlaskClient) -> None:
         "X-Request-ID"
     ]
     assert made != "bad id with spaces" and len(made) == 32
+
+
+# --- the language asked for ------------------------------------------------------------------------
+
+MONTH_13 = {
+    "items": [{"tariff": "tv_transport", "item": "monthly_fee", "params": {"month": "2025-13"}}]
+}
+
+
+def joint_base_fee(**params: Any) -> dict[str, Any]:
+    return {
+        "as_of": "2025-04-01",
+        "items": [{"tariff": "flets_joint", "item": "base_fee", "params": params}],
+    }
+
+
+def test_a_bad_month_in_a_quote_is_named_in_the_language_asked_for(client: FlaskClient) -> None:
+    en = problem(client.post("/v1/quotes", json=MONTH_13, headers=EN), 422, "invalid-fields")
+    assert (en["title"], en["detail"]) == ("Invalid fields", "1 invalid field value(s).")
+    assert messages(en) == {"items.0.params.month": "Not a valid month (YYYY-MM)."}
+    ja = problem(client.post("/v1/quotes", json=MONTH_13, headers=JA), 422, "invalid-fields")
+    assert (ja["title"], ja["detail"]) == (
+        "入力内容に誤りがあります",
+        "1件の入力に誤りがあります。",
+    )
+    assert messages(ja) == {"items.0.params.month": "年月（YYYY-MM）で指定してください。"}
+
+
+def test_a_tariff_parameter_out_of_range_is_named_in_japanese(client: FlaskClient) -> None:
+    request = joint_base_fee(size_mb=-1)
+    ja = problem(client.post("/v1/quotes", json=request, headers=JA), 422, "invalid-fields")
+    assert messages(ja) == {"items.0.params.size_mb": "0以上の値にしてください。"}
+    en = problem(client.post("/v1/quotes", json=request, headers=EN), 422, "invalid-fields")
+    assert messages(en) == {"items.0.params.size_mb": "Must be greater than or equal to 0."}
+
+
+def test_a_fact_outside_its_values_and_unknown_fields_are_named_in_japanese(
+    client: FlaskClient,
+) -> None:
+    facts = {**TV_ACCEPTED, "prefecture": "mars", "colour": "red"}
+    found = messages(problem(client.post(EVALUATE, json={"facts": facts}), 422, "invalid-fields"))
+    assert found["facts.prefecture"].startswith(
+        "次のいずれかを指定してください: hokkaido, aomori, "
+    )
+    assert found["facts.prefecture"].endswith(", okinawa。")
+    assert found["facts.colour"] == "定義されていない項目です。"
+    envelope = {**joint_base_fee(size_mb=1), "colour": 1}
+    quote = problem(client.post("/v1/quotes", json=envelope, headers=JA), 422, "invalid-fields")
+    assert messages(quote) == {"colour": "定義されていない項目です。"}
+    param = problem(
+        client.post("/v1/quotes", json=joint_base_fee(size_mb=1, colour=1), headers=JA),
+        422,
+        "invalid-fields",
+    )
+    assert messages(param) == {
+        "items.0.params.colour": "定義されていないパラメータです。次のいずれかを指定してください: "
+        "size_mb, quantity, month, registered_on。"
+    }
+
+
+def test_rule_set_problems_and_an_orders_checks_are_named_in_japanese(client: FlaskClient) -> None:
+    unknown = problem(client.get("/v1/rulesets/no_such_thing", headers=JA), 404, "unknown-ruleset")
+    assert unknown["detail"] == "判定ルール 'no_such_thing' はありません。"
+    old = {"facts": TV_ACCEPTED, "as_of": "1900-01-01"}
+    too_old = problem(client.post(EVALUATE, json=old, headers=JA), 422, "no-version-in-force")
+    assert messages(too_old) == {"as_of": "1900-01-01 に有効な 'tv_application' の版はありません。"}
+    order = {"checks": [{"ruleset": "no_such_rules", "facts": {}}]}
+    body = problem(client.post("/v1/orders/check", json=order, headers=JA), 422, "invalid-fields")
+    assert messages(body) == {"checks.0.ruleset": "判定ルール 'no_such_rules' はありません。"}
+
+
+BAD_REQUESTS: list[tuple[str, str, Any]] = [
+    ("post", EVALUATE, {"facts": {**TV_ACCEPTED, "prefecture": 1, "bulk_plan": "yes"}}),
+    ("post", EVALUATE, {"facts": {**TV_ACCEPTED, "line_kind": None}, "as_of": "2025-13-01"}),
+    ("post", EVALUATE, [1]),
+    ("post", f"{BATCH}?explain=everything", {"items": [{"facts": TV_ACCEPTED}]}),
+    ("post", BATCH, {"items": [1, {"facts": 1}, {"facts": {**TV_ACCEPTED, "x": 1}}, {"x": 1}]}),
+    ("post", "/v1/quotes", joint_base_fee(size_mb="big", quantity=2)),
+    ("post", "/v1/quotes", {**joint_base_fee(size_mb=1), "as_of": "2010-01-01"}),
+    ("post", "/v1/quotes", {"items": [{"tariff": "no_such_tariff", "item": "x"}]}),
+    ("post", "/v1/quotes", {"items": [{"tariff": "flets_joint", "item": "no_such_item"}]}),
+    ("post", "/v1/quotes", {"items": [{"tariff": "flets_joint", "item": "base_fee"}] * 101}),
+    (
+        "post",
+        "/v1/quotes",
+        {
+            "items": [
+                {
+                    "tariff": "tv_transport",
+                    "item": "outage_credit",
+                    "params": {"known_at": "2025-03-02T00:00+09:00", "restored_at": "soon"},
+                }
+            ]
+        },
+    ),
+    ("post", "/v1/orders/check", {"checks": [{"ruleset": "", "facts": {}}]}),
+    ("post", "/v1/orders/check", {"checks": [{"ruleset": "x", "facts": {}}] * 51}),
+    ("get", "/v1/rulesets/tv_application?as_of=someday", None),
+    ("get", "/v1/tariffs/no_such_tariff", None),
+    ("get", "/v1/nothing-here", None),
+    ("get", EVALUATE, None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), BAD_REQUESTS)
+def test_every_problem_text_is_japanese_when_japanese_is_asked_for(
+    client: FlaskClient, method: str, path: str, body: Any
+) -> None:
+    response = client.open(path, method=method.upper(), json=body, headers=JA)
+    answer = response.get_json(force=True)
+    found = [entry["problem"] for entry in answer.get("results", []) if not entry["ok"]] or [answer]
+    for one in found:
+        texts = [one["title"], one["detail"], *messages(one).values()]
+        assert [text for text in texts if not JAPANESE.search(text)] == []
+
+
+def request_schemas() -> list[type[CodedSchema]]:
+    """Every coded schema the web app declares (its request envelopes)."""
+    found: list[type[CodedSchema]] = []
+    todo: list[type[CodedSchema]] = [CodedSchema]
+    while todo:
+        for subclass in todo.pop().__subclasses__():
+            todo.append(subclass)
+            if subclass.__module__.startswith("webapp."):
+                found.append(subclass)
+    return found
+
+
+def test_every_request_schema_raises_only_coded_messages(app: Flask) -> None:
+    schemas = request_schemas()
+    assert {cls.__name__ for cls in schemas} >= {"EvaluateRequestSchema", "QuoteRequestSchema"}
+    for cls in schemas:
+        assert uncoded_messages(cls()) == [], cls.__name__
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        (Code.BAD_REQUEST, BadRequest),
+        (Code.NOT_FOUND, NotFound),
+        (Code.METHOD_NOT_ALLOWED, MethodNotAllowed),
+    ],
+)
+def test_werkzeugs_descriptions_are_the_catalogues_english(
+    code: Code, error: type[HTTPException]
+) -> None:
+    assert Message(code) == error.description

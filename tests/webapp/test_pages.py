@@ -9,7 +9,6 @@ from werkzeug.datastructures import MultiDict
 
 from engine.rules.model import FactType
 from webapp.forms import AS_OF_FIELD, as_of_from_form, facts_from_form, form_fields
-from webapp.i18n import translate_message
 
 from .conftest import TV_TWO_REFUSALS
 
@@ -118,7 +117,7 @@ def test_unknown_check_is_an_html_404(client: FlaskClient) -> None:
 
 
 def test_form_parsing_keeps_unparseable_values_for_the_engine_to_name(app: object) -> None:
-    from webapp.extensions import get_rulebook
+    from webapp.state import get_rulebook
 
     with app.app_context():  # type: ignore[attr-defined]
         rs = get_rulebook().select("tv_bulk_plan")
@@ -143,19 +142,3 @@ def test_decision_date_parsing() -> None:
     assert as_of_from_form(MultiDict([(AS_OF_FIELD, "2025-04-01")]))[0].isoformat() == "2025-04-01"  # type: ignore[union-attr]
     assert as_of_from_form(MultiDict([(AS_OF_FIELD, "")])) == (None, [])
     assert as_of_from_form(MultiDict([(AS_OF_FIELD, "April")])) == (None, ["Not a valid date."])
-
-
-def test_marshmallow_messages_are_translated_or_kept() -> None:
-    assert (
-        translate_message("Must be one of: a, b.", "ja") == "次のいずれかを指定してください: a, b。"
-    )
-    assert (
-        translate_message("Must be greater than or equal to 1 and less than or equal to 9.", "ja")
-        == "1以上9以下の値にしてください。"
-    )
-    assert (
-        translate_message("Must be greater than or equal to 0.", "ja")
-        == "0以上の値にしてください。"
-    )
-    assert translate_message("Something new.", "ja") == "Something new."
-    assert translate_message("Unknown field.", "en") == "Unknown field."

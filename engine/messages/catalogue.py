@@ -1,0 +1,244 @@
+"""The catalogue: the error messages the service writes for people, in Japanese and English, by code.
+
+A :class:`Code` never changes once published, whatever its texts become. Each text is a ``str.format``
+template whose ``{names}`` are the message's parameters; both languages name the same parameters (checked
+at import, so a catalogue that lacks a text or a parameter cannot load). The English texts are the ones
+the API has always returned, byte for byte; clients and tests compare them.
+
+The Japanese is written for a sales person to read out to a customer: polite, short, and naming what to
+do. The Japanese texts clients already saw are kept as they were, including ``too_long``'s 件（文字）
+(marshmallow checks a list's and a string's length with one validator; the texts for a length between
+two bounds, new, are split by field kind instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from string import Formatter
+from typing import Final
+
+from ..format.common import LANGUAGES, Text
+
+
+class Code(StrEnum):
+    """What went wrong, as a stable name; :data:`CATALOGUE` holds its texts."""
+
+    # A field of any request (marshmallow's own messages, and the same checks in the tariff engine).
+    REQUIRED = "required"
+    NULL = "null"
+    INVALID_VALUE = "invalid_value"
+    UNKNOWN_FIELD = "unknown_field"
+    INVALID_INPUT_TYPE = "invalid_input_type"
+    NOT_A_STRING = "not_a_string"
+    NOT_A_NUMBER = "not_a_number"
+    NOT_AN_INTEGER = "not_an_integer"
+    NOT_A_BOOLEAN = "not_a_boolean"
+    NOT_A_DATE = "not_a_date"
+    NOT_A_LIST = "not_a_list"
+    NOT_A_MAPPING = "not_a_mapping"
+    ONE_OF = "one_of"
+    AT_LEAST = "at_least"
+    AT_MOST = "at_most"
+    BETWEEN = "between"
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    TEXT_LENGTH_BETWEEN = "text_length_between"
+    LIST_LENGTH_BETWEEN = "list_length_between"
+    # Facts sent for a decision.
+    FACTS_NOT_AN_OBJECT = "facts_not_an_object"
+    ITEMS_REPEAT = "items_repeat"
+    # Parameters of a quoted item.
+    PARAM_NOT_A_BOOLEAN = "param_not_a_boolean"
+    PARAM_NOT_A_DATE = "param_not_a_date"
+    PARAM_NOT_A_DATETIME = "param_not_a_datetime"
+    PARAM_TIME_ZONE = "param_time_zone"
+    PARAM_NOT_A_MONTH = "param_not_a_month"
+    PARAM_NOT_A_TEXT = "param_not_a_text"
+    PARAM_TEXT_TOO_LONG = "param_text_too_long"
+    PARAMS_NOT_AN_OBJECT = "params_not_an_object"
+    UNKNOWN_PARAM = "unknown_param"
+    UNKNOWN_PARAM_NONE_EXPECTED = "unknown_param_none_expected"
+    PARAM_BEFORE = "param_before"
+    # A quote request.
+    QUOTE_NOT_AN_OBJECT = "quote_not_an_object"
+    QUOTE_NO_ITEMS = "quote_no_items"
+    QUOTE_TOO_MANY_ITEMS = "quote_too_many_items"
+    QUOTE_ITEM_NOT_AN_OBJECT = "quote_item_not_an_object"
+    QUOTE_UNKNOWN_TARIFF = "quote_unknown_tariff"
+    QUOTE_TARIFF_NOT_IN_FORCE = "quote_tariff_not_in_force"
+    QUOTE_ITEM_REQUIRED = "quote_item_required"
+    QUOTE_UNKNOWN_ITEM = "quote_unknown_item"
+    NO_TAX_RATE = "no_tax_rate"
+    # What a rule set, a tariff or a date names.
+    UNKNOWN_RULESET = "unknown_ruleset"
+    NO_VERSION_IN_FORCE = "no_version_in_force"
+    UNKNOWN_TARIFF = "unknown_tariff"
+    # Problem details of the web API.
+    INVALID_FIELDS = "invalid_fields"
+    MALFORMED_JSON = "malformed_json"
+    NOT_JSON = "not_json"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    INTERNAL_ERROR = "internal_error"
+
+
+CATALOGUE: Final[Mapping[Code, Text]] = {
+    Code.REQUIRED: Text("必須の項目です。", "Missing data for required field."),
+    Code.NULL: Text("null は指定できません。", "Field may not be null."),
+    Code.INVALID_VALUE: Text("値が正しくありません。", "Invalid value."),
+    Code.UNKNOWN_FIELD: Text("定義されていない項目です。", "Unknown field."),
+    Code.INVALID_INPUT_TYPE: Text("入力の型が正しくありません。", "Invalid input type."),
+    Code.NOT_A_STRING: Text("文字列で指定してください。", "Not a valid string."),
+    Code.NOT_A_NUMBER: Text("数値で指定してください。", "Not a valid number."),
+    Code.NOT_AN_INTEGER: Text("整数で指定してください。", "Not a valid integer."),
+    Code.NOT_A_BOOLEAN: Text("true または false で指定してください。", "Not a valid boolean."),
+    Code.NOT_A_DATE: Text("日付（YYYY-MM-DD）で指定してください。", "Not a valid date."),
+    Code.NOT_A_LIST: Text("配列で指定してください。", "Not a valid list."),
+    Code.NOT_A_MAPPING: Text("オブジェクトで指定してください。", "Not a valid mapping type."),
+    Code.ONE_OF: Text("次のいずれかを指定してください: {choices}。", "Must be one of: {choices}."),
+    Code.AT_LEAST: Text("{min}以上の値にしてください。", "Must be greater than or equal to {min}."),
+    Code.AT_MOST: Text("{max}以下の値にしてください。", "Must be less than or equal to {max}."),
+    Code.BETWEEN: Text(
+        "{min}以上{max}以下の値にしてください。",
+        "Must be greater than or equal to {min} and less than or equal to {max}.",
+    ),
+    Code.TOO_SHORT: Text("{min}件以上指定してください。", "Shorter than minimum length {min}."),
+    Code.TOO_LONG: Text("{max}件（文字）以内にしてください。", "Longer than maximum length {max}."),
+    Code.TEXT_LENGTH_BETWEEN: Text(
+        "{min}文字以上{max}文字以内で指定してください。",
+        "Length must be between {min} and {max}.",
+    ),
+    Code.LIST_LENGTH_BETWEEN: Text(
+        "{min}件以上{max}件以内で指定してください。", "Length must be between {min} and {max}."
+    ),
+    Code.FACTS_NOT_AN_OBJECT: Text(
+        "facts は JSON オブジェクトで指定してください。", "Facts must be a JSON object."
+    ),
+    Code.ITEMS_REPEAT: Text("同じ値を重ねて指定できません。", "Items must not repeat."),
+    Code.PARAM_NOT_A_BOOLEAN: Text(
+        "true または false で指定してください。", "Not a valid boolean (true or false)."
+    ),
+    Code.PARAM_NOT_A_DATE: Text(
+        "日付（YYYY-MM-DD）で指定してください。", "Not a valid date (YYYY-MM-DD)."
+    ),
+    Code.PARAM_NOT_A_DATETIME: Text(
+        "日時（YYYY-MM-DDTHH:MM）で指定してください。",
+        "Not a valid date and time (YYYY-MM-DDTHH:MM).",
+    ),
+    Code.PARAM_TIME_ZONE: Text(
+        "日本時間で、タイムゾーン（+09:00 など）を付けずに指定してください。",
+        "Give the local (Japan) time without a time zone offset.",
+    ),
+    Code.PARAM_NOT_A_MONTH: Text(
+        "年月（YYYY-MM）で指定してください。", "Not a valid month (YYYY-MM)."
+    ),
+    Code.PARAM_NOT_A_TEXT: Text("空欄にせず、文字で指定してください。", "Not a valid text."),
+    Code.PARAM_TEXT_TOO_LONG: Text(
+        "{max}文字以内にしてください。", "Longer than {max} characters."
+    ),
+    Code.PARAMS_NOT_AN_OBJECT: Text("オブジェクトで指定してください。", "Must be an object."),
+    Code.UNKNOWN_PARAM: Text(
+        "定義されていないパラメータです。次のいずれかを指定してください: {expected}。",
+        "Unknown parameter. Expected one of: {expected}.",
+    ),
+    Code.UNKNOWN_PARAM_NONE_EXPECTED: Text(
+        "この品目に指定できるパラメータはありません。",
+        "Unknown parameter. Expected one of: none.",
+    ),
+    Code.PARAM_BEFORE: Text("{other} 以降にしてください。", "Must not be before {other}."),
+    Code.QUOTE_NOT_AN_OBJECT: Text(
+        "リクエストはオブジェクトで指定してください。", "The request must be an object."
+    ),
+    Code.QUOTE_NO_ITEMS: Text(
+        "見積もる品目を1件以上、配列で指定してください。", "Give a non-empty list of items."
+    ),
+    Code.QUOTE_TOO_MANY_ITEMS: Text(
+        "1回の見積もりで指定できる品目は{max}件までです。", "At most {max} items per quote."
+    ),
+    Code.QUOTE_ITEM_NOT_AN_OBJECT: Text(
+        "tariff、item、params を持つオブジェクトで指定してください。",
+        "Must be an object with tariff, item and params.",
+    ),
+    Code.QUOTE_UNKNOWN_TARIFF: Text(
+        "この料金表はありません。次のいずれかを指定してください: {known}。",
+        "Unknown tariff. Known: {known}.",
+    ),
+    Code.QUOTE_TARIFF_NOT_IN_FORCE: Text(
+        "{day} に有効な料金表 {tariff} の版はありません。",
+        "No version of tariff {tariff} is in force on {day}.",
+    ),
+    Code.QUOTE_ITEM_REQUIRED: Text(
+        "必須の項目です。次のいずれかを指定してください: {known}。",
+        "Missing data for required field. Expected one of: {known}.",
+    ),
+    Code.QUOTE_UNKNOWN_ITEM: Text(
+        "この料金表にない品目です。次のいずれかを指定してください: {known}。",
+        "Unknown item. Expected one of: {known}.",
+    ),
+    Code.NO_TAX_RATE: Text(
+        "{day} に適用される消費税率がありません。", "No consumption tax rate is in force on {day}."
+    ),
+    Code.UNKNOWN_RULESET: Text(
+        "判定ルール {id!r} はありません。", "Rule set {id!r} does not exist."
+    ),
+    Code.NO_VERSION_IN_FORCE: Text(
+        "{day} に有効な {id!r} の版はありません。", "No version of {id!r} is in force on {day}."
+    ),
+    Code.UNKNOWN_TARIFF: Text("料金表 {id!r} はありません。", "Tariff {id!r} does not exist."),
+    Code.INVALID_FIELDS: Text(
+        "{count}件の入力に誤りがあります。", "{count} invalid field value(s)."
+    ),
+    Code.MALFORMED_JSON: Text(
+        "本文を JSON として読めません（{reason}）。", "The body is not valid JSON ({reason})."
+    ),
+    Code.NOT_JSON: Text(
+        "Content-Type: application/json で送信してください。",
+        "Send the body with Content-Type: application/json.",
+    ),
+    Code.PAYLOAD_TOO_LARGE: Text(
+        "リクエスト本文は {limit} バイトまでです。", "The request body is limited to {limit} bytes."
+    ),
+    # The English of these three is Werkzeug's own description of the HTTP error.
+    Code.BAD_REQUEST: Text(
+        "リクエストの内容を理解できませんでした。",
+        "The browser (or proxy) sent a request that this server could not understand.",
+    ),
+    Code.NOT_FOUND: Text(
+        "指定のアドレスは見つかりませんでした。入力したアドレスに誤りがないかご確認ください。",
+        "The requested URL was not found on the server. If you entered the URL manually please "
+        "check your spelling and try again.",
+    ),
+    Code.METHOD_NOT_ALLOWED: Text(
+        "このアドレスでは、このメソッドは使えません。",
+        "The method is not allowed for the requested URL.",
+    ),
+    Code.INTERNAL_ERROR: Text(
+        "処理中にエラーが発生しました（{kind}）。リクエストIDを添えてお問い合わせください。",
+        "Something went wrong on our side ({kind}); quote the request id.",
+    ),
+}
+
+
+def _parameters(template: str) -> frozenset[str]:
+    return frozenset(name for _, name, _, _ in Formatter().parse(template) if name)
+
+
+def _check(catalogue: Mapping[Code, Text]) -> dict[Code, frozenset[str]]:
+    """Each code's parameter names; refuses a catalogue with a code missing or the languages disagreeing."""
+    missing = [code.value for code in Code if code not in catalogue]
+    if missing:
+        raise LookupError(f"message codes without texts: {', '.join(missing)}")
+    params: dict[Code, frozenset[str]] = {}
+    for code, text in catalogue.items():
+        names = {lang: _parameters(text(lang)) for lang in LANGUAGES}
+        if not all(text(lang).strip() for lang in LANGUAGES) or len(set(names.values())) != 1:
+            raise ValueError(f"message {code.value}: the texts must name the same parameters")
+        params[code] = names["en"]
+    return params
+
+
+#: The parameters each code's texts name, so a message missing one fails where it is made, not shown.
+PARAMETERS: Final[Mapping[Code, frozenset[str]]] = _check(CATALOGUE)
