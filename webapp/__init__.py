@@ -1,6 +1,9 @@
 """The web service: JSON API for order systems, a sales page, and their documentation.
 
 ``gunicorn 'webapp:create_app()'`` serves it; the rulebook and tariffs are loaded once at start-up.
+:func:`create_app` is the composition root: settings, then each part wired with its ``init_app``
+(the engine state in :mod:`webapp.state`, the tokens in :mod:`webapp.auth`), the blueprints, and the
+fast path of :mod:`webapp.fast` in front of it all.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from typing import Any
 
 from flask import Flask
 
-from . import extensions, i18n, observability, problems
-from .fastpath import DecisionFastPath
+from . import admin, auth, i18n, observability, problems, state
+from .decisions import BATCH_LIMIT, BODY_LIMIT
+from .fast.wsgi import DecisionFastPath
 
 #: Largest request body (bytes): about 5,000 typical batch items.
 DEFAULT_MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -27,8 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """
     app = Flask(__name__)
     app.config.from_mapping(
-        MAX_CONTENT_LENGTH=DEFAULT_MAX_CONTENT_LENGTH,
-        MAX_BATCH_ITEMS=DEFAULT_MAX_BATCH_ITEMS,
+        {BODY_LIMIT: DEFAULT_MAX_CONTENT_LENGTH, BATCH_LIMIT: DEFAULT_MAX_BATCH_ITEMS},
         RULES_DIR=None,
         TARIFFS_DIR=None,
         LOG_LEVEL="INFO",
@@ -44,10 +47,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     observability.init_app(app)
     problems.init_app(app)
     i18n.init_app(app)
-    extensions.init_app(app)
+    state.init_app(app)
+    auth.init_app(app)
 
     from . import api, docs, health, pages
 
+    app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(docs.bp)

@@ -11,31 +11,28 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from engine.format.common import Lang, Text
+from engine.messages import Code, Message
 
 from . import orders
-from .decisions import (
-    batch_json,
-    check_batch_size,
-    decide_batch,
-    decide_one,
-    explain_level,
-    one_json,
-)
+from .decisions import BATCH_LIMIT, answer, check_batch_size, decide_batch, decide_one
 from .describe import ruleset_detail, ruleset_summary
-from .extensions import get_rulebook
+from .fast.envelopes import quick_batch_request, quick_evaluate_request
+from .fast.render import batch_json, decision_json
 from .i18n import api_lang
 from .inputs import query_date, read_json
 from .problems import Problem, invalid_fields
-from .render import EXPLAIN_LEVELS, Explain
 from .schemas import (
     BATCH_REQUEST,
     EVALUATE_REQUEST,
+    EXPLAIN_LEVELS,
+    EXPLAIN_PARAM,
+    Explain,
     OrderRequestSchema,
     QuoteRequestSchema,
+    explain_level,
     load_or_problem,
-    quick_batch_request,
-    quick_evaluate_request,
 )
+from .state import get_rulebook, get_tariffs
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -49,9 +46,8 @@ def json_response(body: Any, status: int = 200, lang: Lang | None = None) -> Res
 
 def json_text_response(text: str, lang: Lang) -> Response:
     """A 200 answer whose JSON is already rendered (exactly what :func:`json_response` would send)."""
-    response = Response(text + "\n", mimetype="application/json")
-    response.headers["Content-Language"] = lang
-    return response
+    body, headers = answer(text, lang)
+    return Response(body, headers=headers)
 
 
 @bp.get("/rulesets")
@@ -76,11 +72,11 @@ def evaluate(ruleset_id: str) -> Response:
     envelope = quick_evaluate_request(data) or load_or_problem(EVALUATE_REQUEST, data)
     decision = decide_one(book, ruleset_id, envelope)
     lang = api_lang()
-    return json_text_response(one_json(decision, lang), lang)
+    return json_text_response(decision_json(decision, lang), lang)
 
 
 def _require_batch_size(data: Any) -> None:
-    limit: int = current_app.config["MAX_BATCH_ITEMS"]
+    limit: int = current_app.config[BATCH_LIMIT]
     if not check_batch_size(data, limit):
         raise Problem(
             "batch-too-large",
@@ -94,9 +90,11 @@ def _require_batch_size(data: Any) -> None:
 
 def _explain_level() -> Explain:
     """``?explain=compact`` (the default for batches) or ``full``; anything else is a 422 naming it."""
-    level = explain_level(request.args.get("explain", "compact"))
+    level = explain_level(request.args.get(EXPLAIN_PARAM))
     if level is None:
-        raise invalid_fields({"explain": [f"Must be one of: {', '.join(EXPLAIN_LEVELS)}."]})
+        raise invalid_fields(
+            {EXPLAIN_PARAM: [Message(Code.ONE_OF, choices=", ".join(EXPLAIN_LEVELS))]}
+        )
     return level
 
 
@@ -115,12 +113,12 @@ def evaluate_batch(ruleset_id: str) -> Response:
 
 @bp.get("/tariffs")
 def list_tariffs() -> Response:
-    return json_response({"tariffs": orders.require_tariffs().list()})
+    return json_response({"tariffs": get_tariffs().list()})
 
 
 @bp.get("/tariffs/<tariff_id>")
 def get_tariff(tariff_id: str) -> Response:
-    return json_response(orders.require_tariffs().describe(tariff_id))
+    return json_response(get_tariffs().describe(tariff_id))
 
 
 @bp.post("/quotes")

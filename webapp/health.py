@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
 from engine.format.common import Text
 
-from .extensions import RULEBOOK_KEY, get_rulebook, get_tariffs
 from .problems import Problem
+from .state import get_rulebook, loaded_tariffs
 
 bp = Blueprint("health", __name__)
 
@@ -21,11 +21,11 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     """Ready: the rulebook is loaded and holds at least one rule set."""
-    if RULEBOOK_KEY not in current_app.extensions or not get_rulebook().ids():
+    if not get_rulebook().ids():
         raise Problem(
             "not-ready", Text("判定ルールが読み込まれていません。", "No rule sets are loaded.")
         )
-    tariffs = get_tariffs()
+    tariffs = loaded_tariffs()
     return jsonify(
         {
             "status": "ready",

@@ -28,7 +28,7 @@ _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 log = logging.getLogger("webapp.access")
 
-#: The id of the request being served: set by the Flask hooks below and by :mod:`webapp.fastpath`, read
+#: The id of the request being served: set by the Flask hooks below and by :mod:`webapp.fast.wsgi`, read
 #: by log lines, problem bodies and the decision log (a context variable, so it also exists outside
 #: Flask's request context).
 _request_id: ContextVar[str | None] = ContextVar("flets_request_id", default=None)

@@ -19,9 +19,9 @@ from engine.rules.facts import facts_schema_class
 from engine.rules.model import RuleSet
 
 from . import schemas
-from .extensions import get_rulebook, get_tariffs
 from .problems import PROBLEM_MIMETYPE, PROBLEM_TYPES
-from .render import EXPLAIN_LEVELS
+from .schemas import EXPLAIN_LEVELS
+from .state import get_rulebook, loaded_tariffs
 
 OPENAPI_VERSION = "3.0.3"
 CACHE_KEY = "flets.openapi"
@@ -208,7 +208,7 @@ def build_spec(book: Rulebook, tariff_ids: list[str]) -> dict[str, Any]:
 
 def current_spec() -> dict[str, Any]:
     """The document for what is serving now (rebuilt when the rulebook or tariffs were swapped)."""
-    book, tariffs = get_rulebook(), get_tariffs()
+    book, tariffs = get_rulebook(), loaded_tariffs()
     cached = current_app.extensions.get(CACHE_KEY)
     if cached is None or cached[0] is not book or cached[1] is not tariffs:
         tariff_ids = [] if tariffs is None else [t["id"] for t in tariffs.list()]

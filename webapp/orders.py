@@ -15,27 +15,16 @@ from engine import Decision, EngineError, today_in_tokyo
 from engine.format.common import Lang, Text
 from engine.rules.model import OutcomeKind
 
-from .extensions import get_rulebook, get_tariffs
 from .problems import Problem, invalid_fields, prefixed, problem_for_engine_error
+from .state import get_rulebook, get_tariffs
 
 #: How a set of decisions sums up: one refusal outweighs an open question, which outweighs a yes.
 KIND_ORDER = (OutcomeKind.NEGATIVE, OutcomeKind.UNDECIDABLE, OutcomeKind.POSITIVE)
 
 
-def require_tariffs() -> Any:
-    """The tariff book; 503 when the tariff engine is not installed in this build."""
-    book = get_tariffs()
-    if book is None:
-        raise Problem(
-            "not-ready",
-            Text("料金表が読み込まれていません。", "No tariffs are loaded in this service."),
-        )
-    return book
-
-
 def quote(request: Mapping[str, Any], as_of: date | None, prefix: str) -> dict[str, Any]:
     """Price a quote request; field errors come back under ``prefix`` (``quote`` in an order)."""
-    book = require_tariffs()
+    book = get_tariffs()
     try:
         result: dict[str, Any] = book.quote(dict(request), as_of)
     except EngineError as exc:

@@ -14,7 +14,7 @@ from engine import Decision, EngineError
 from engine.format.common import Lang
 from engine.rules.model import OutcomeKind
 
-from .extensions import get_tariffs
+from .state import loaded_tariffs
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ QUOTES: dict[str, QuoteItems] = {"tv_application": _tv_monthly_fee}
 def quote_for_decision(decision: Decision, lang: Lang) -> dict[str, Any] | None:
     """The quote to show next to ``decision``, or ``None`` when no price applies or none can be made."""
     items = QUOTES.get(decision.ruleset.id)
-    book = get_tariffs()
+    book = loaded_tariffs()
     if items is None or book is None or decision.kind is not OutcomeKind.POSITIVE:
         return None
     try:

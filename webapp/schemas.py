@@ -1,4 +1,4 @@
-"""marshmallow schemas of the API: request envelopes (used to validate) and responses (used to document).
+"""marshmallow schemas of the API: requests (used to validate) and responses (used to document).
 
 The facts inside a request are validated by the engine against the rule set's own fact schema; here we
 only check the envelope around them. :mod:`webapp.openapi` combines both into the OpenAPI document.
@@ -6,23 +6,55 @@ only check the envelope around them. :mod:`webapp.openapi` combines both into th
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, Literal
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    missing,
+    post_load,
+    pre_load,
+    validate,
+)
+from marshmallow.types import ErrorMessages
 
+from engine.lifecycle.decision_log import DEFAULT_QUERY_LIMIT, Query, start_of_day
+from engine.lifecycle.impact import EXAMPLES_PER_GROUP
+from engine.messages.schema import CodedSchema
 from engine.rules.model import OutcomeKind
 
 from .problems import flatten_messages, invalid_fields
-from .render import EXPLAIN_LEVELS
 
 KINDS = [k.value for k in OutcomeKind]
 
 #: Most eligibility checks one order may carry.
 MAX_ORDER_CHECKS = 50
 
+#: How much each decision of an ``evaluate-batch`` answer explains: everything, or (the default) the
+#: outcome, its kind and the reason codes.
+Explain = Literal["full", "compact"]
+EXPLAIN_LEVELS: tuple[Explain, ...] = ("full", "compact")
+#: The query parameter that picks the level.
+EXPLAIN_PARAM = "explain"
+DEFAULT_EXPLAIN: Explain = "compact"
 
-class StrictSchema(Schema):
+
+def explain_level(raw: str | None) -> Explain | None:
+    """The level an ``?explain=`` value names (absent: the default), ``None`` when it names none."""
+    if raw is None:
+        return DEFAULT_EXPLAIN
+    for level in EXPLAIN_LEVELS:
+        if raw == level:
+            return level
+    return None
+
+
+class StrictSchema(CodedSchema):
     """Refuses unknown keys: a typo in a request must be an error, not silently ignored."""
 
     class Meta:
@@ -338,60 +370,12 @@ class ReadySchema(HealthSchema):
     tariffs = fields.Integer(allow_none=True, required=True)
 
 
-# --- the hot request envelopes ----------------------------------------------------------------------
+# --- loading requests -----------------------------------------------------------------------------
 
 #: Schema instances are reusable (``load`` keeps no state); building one costs more than loading with it.
 EVALUATE_REQUEST = EvaluateRequestSchema()
 BATCH_REQUEST = BatchRequestSchema()
 BATCH_ITEM = BatchItemSchema()
-
-
-def _quick_day(data: dict[str, Any]) -> tuple[bool, date | None]:
-    """``as_of`` as the schemas' ``fields.Date`` loads it (absent or null: None; a string:
-    ``date.fromisoformat``), or ``(False, None)`` when it is something the schema must judge."""
-    raw = data.get("as_of")
-    if raw is None:
-        return True, None
-    if type(raw) is not str:
-        return False, None
-    try:
-        return True, date.fromisoformat(raw)
-    except ValueError:
-        return False, None
-
-
-def quick_evaluate_request(data: Any) -> dict[str, Any] | None:
-    """What ``EVALUATE_REQUEST.load(data)`` returns, for the plain envelopes nearly every request sends
-    (``{"facts": {...}, "as_of"?: "YYYY-MM-DD"}``); ``None`` for anything else, which then goes through
-    the schema and gets its messages. Equivalence is property-tested in ``tests/webapp/test_render.py``."""
-    if type(data) is not dict or not data.keys() <= _EVALUATE_KEYS:
-        return None
-    facts = data.get("facts")
-    ok, day = _quick_day(data)
-    if type(facts) is not dict or not ok:
-        return None
-    return {"facts": facts, "as_of": day}
-
-
-def quick_batch_request(data: Any) -> dict[str, Any] | None:
-    """What ``BATCH_REQUEST.load(data)`` returns for a plain ``{"items": [...], "as_of"?}``, else ``None``."""
-    if type(data) is not dict or not data.keys() <= _BATCH_KEYS:
-        return None
-    items = data.get("items")
-    ok, day = _quick_day(data)
-    if type(items) is not list or not items or None in items or not ok:
-        return None  # (a null item fails the whole envelope: fields.Raw does not allow None)
-    return {"items": items, "as_of": day}
-
-
-def is_plain_batch_item(item: Any) -> bool:
-    """``{"facts": {...}}`` and nothing else: what ``BATCH_ITEM`` accepts unchanged (JSON object keys
-    are always strings), so the schema is only run on items that may be wrong."""
-    return type(item) is dict and len(item) == 1 and type(item.get("facts")) is dict
-
-
-_EVALUATE_KEYS = frozenset({"facts", "as_of"})
-_BATCH_KEYS = frozenset({"items", "as_of"})
 
 
 def load_or_problem(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
@@ -402,3 +386,179 @@ def load_or_problem(schema: Schema, data: Any, prefix: str = "") -> dict[str, An
         messages = exc.normalized_messages()  # type: ignore[no-untyped-call]
         raise invalid_fields(flatten_messages(messages, prefix)) from None
     return loaded
+
+
+# --- admin requests -------------------------------------------------------------------------------
+# The admin API reads its queries and bodies leniently, as it always has: unknown keys are ignored,
+# and an optional setting that is wrong falls back to its default. Its messages are for operators.
+
+#: Most fact sets one impact request may carry.
+MAX_IMPACT_CASES = 10_000
+#: Most decisions one ``GET /v1/admin/decisions`` answer may list.
+MAX_QUERY_LIMIT = DEFAULT_QUERY_LIMIT * 10
+
+
+def _one_message(message: str) -> ErrorMessages:
+    """``message`` for every way a value can fail to load."""
+    return dict.fromkeys(("required", "null", "invalid"), message)
+
+
+def _none_if_empty(text: str | None) -> str | None:
+    return text or None
+
+
+class _OrDefault(fields.Field[Any]):
+    """``field``'s value, or the default when it is absent or does not load."""
+
+    def __init__(self, field: fields.Field[Any], default: object) -> None:
+        super().__init__(load_default=default)
+        self.field = field
+
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if value is missing:
+            return self.load_default
+        try:
+            return self.field.deserialize(value, attr, data, **kwargs)
+        except ValidationError:
+            return self.load_default
+
+
+class _Day(fields.Field[date]):
+    """A day, read by ``date.fromisoformat`` from the value's text."""
+
+    default_error_messages = {"invalid": "{input!r} is not a date YYYY-MM-DD."}
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> date:
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise self.make_error("invalid", input=value) from None
+
+
+class _Moment(fields.Field["datetime | None"]):
+    """A query's moment: a day (from midnight in Tokyo) or an ISO date-time; empty: not given."""
+
+    default_error_messages = {"invalid": "{input!r} is not a date YYYY-MM-DD or an ISO date-time."}
+
+    def _deserialize(
+        self, value: str, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> datetime | None:
+        if value == "":
+            return None
+        try:
+            if "T" in value:
+                return datetime.fromisoformat(value)
+            return start_of_day(date.fromisoformat(value))
+        except ValueError:
+            raise self.make_error("invalid", input=value) from None
+
+
+class _QueryLimit(fields.Field[int]):
+    """How many decisions to list: a whole number from 1 to :data:`MAX_QUERY_LIMIT`."""
+
+    default_error_messages = {"invalid": f"Must be a whole number from 1 to {MAX_QUERY_LIMIT}."}
+
+    def _deserialize(
+        self, value: str, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> int:
+        if not value.isdigit() or not 1 <= int(value) <= MAX_QUERY_LIMIT:
+            raise self.make_error("invalid")
+        return int(value)
+
+
+class DecisionQuerySchema(Schema):
+    """``GET /v1/admin/decisions``: every filter optional; an empty value counts as not given."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    ruleset = fields.String(load_default=None, post_load=[_none_if_empty])
+    since = _Moment(load_default=None)
+    until = _Moment(load_default=None)
+    outcome = fields.String(load_default=None, post_load=[_none_if_empty])
+    request_id = fields.String(load_default=None, post_load=[_none_if_empty])
+    limit = _QueryLimit(load_default=DEFAULT_QUERY_LIMIT)
+
+    @post_load
+    def _query(self, data: dict[str, Any], **_kwargs: Any) -> Query:
+        return Query(**data)
+
+
+_CASES_MESSAGE = f"A list of at most {MAX_IMPACT_CASES} cases."
+
+
+def _at_most_cases(value: Any) -> Any:
+    """A list of too many cases is refused whole, before any case is read."""
+    if isinstance(value, list) and len(value) > MAX_IMPACT_CASES:
+        raise ValidationError(_CASES_MESSAGE)
+    return value
+
+
+class ImpactCaseSchema(Schema):
+    """One fact set to replay; without ``as_of``, today's versions decide it."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    ruleset = fields.String(required=True, error_messages=_one_message("Missing the rule set id."))
+    facts = fields.Dict(required=True, error_messages=_one_message("Expected an object of facts."))
+    as_of = _Day(load_default=None)
+
+
+class ImpactRequestSchema(Schema):
+    """``POST /v1/admin/impact``: replay logged decisions, or the given ``cases``, against the rules
+    in the ``candidate`` folder; ``examples`` changed decisions are shown per group."""
+
+    error_messages = {"type": "Expected a JSON object."}
+
+    class Meta:
+        unknown = EXCLUDE
+
+    candidate = fields.String(
+        required=True,
+        validate=validate.Length(min=1, error="Missing the candidate rules folder."),
+        error_messages=_one_message("Missing the candidate rules folder."),
+    )
+    ruleset = _OrDefault(fields.String(validate=validate.Length(min=1)), None)
+    since = _Day(load_default=None)
+    cases = fields.List(
+        fields.Nested(ImpactCaseSchema),
+        load_default=None,
+        pre_load=[_at_most_cases],
+        error_messages={"invalid": _CASES_MESSAGE},
+    )
+    examples = _OrDefault(
+        fields.Integer(strict=True, validate=validate.Range(min=0)), EXAMPLES_PER_GROUP
+    )
+
+    @pre_load
+    def _read_as_always(self, data: Any, **_kwargs: Any) -> Any:
+        """``since`` filters the log: it is not read when ``cases`` are given, nor when it is not
+        text. A case names its rule set, or (when it names none) it is one of ``ruleset``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("cases") is not None or not isinstance(data.get("since"), str):
+            data.pop("since", None)
+        cases = data.get("cases")
+        if isinstance(cases, list):
+            ruleset = self.fields["ruleset"].deserialize(data.get("ruleset", missing))
+            data["cases"] = [_with_ruleset(case, ruleset) for case in cases]
+        return data
+
+
+def _with_ruleset(case: Any, ruleset: str | None) -> dict[str, Any]:
+    entry = case if isinstance(case, dict) else {}
+    return {**entry, "ruleset": entry.get("ruleset") or ruleset}
+
+
+DECISION_QUERY = DecisionQuerySchema()
+IMPACT_REQUEST = ImpactRequestSchema()

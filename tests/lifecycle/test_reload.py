@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from engine.errors import ValidationError
 from engine.lifecycle.reload import EngineHolder, FolderWatcher, load_bundle
 from webapp import create_app
+from webapp.state import app_state
 
 TOKEN = "s3cret-admin-token"
 FACTS = {"plan": "basic", "users": 3}
@@ -33,7 +34,7 @@ def app(write_table: Callable[..., Path], rules_folder: Path, tmp_path: Path) ->
         }  # fmt: skip
     )
     yield application
-    application.extensions["flets.engine"].close()
+    app_state(application).holder.close()
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ def test_no_admin_action_without_the_token(
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["type"] == f"/problems/{slug}"
-    assert client.application.extensions["flets.engine"].current.generation == 1
+    assert app_state(client.application).holder.current.generation == 1
 
 
 def test_admin_api_is_closed_when_no_token_is_configured(rules_folder: Path, tmp_path: Path,
@@ -126,7 +127,7 @@ def test_admin_api_is_closed_when_no_token_is_configured(rules_folder: Path, tmp
         response = app.test_client().post("/v1/admin/reload", headers={"Authorization": "Bearer x"})
         assert response.status_code == 403
     finally:
-        app.extensions["flets.engine"].close()
+        app_state(app).holder.close()
 
 
 def test_decision_endpoints_can_be_restricted(app: Flask) -> None:
@@ -236,7 +237,7 @@ def test_reload_under_concurrent_load_loses_no_request(
     for thread in pool:
         thread.start()
     start.wait()
-    holder = app.extensions["flets.engine"]
+    holder = app_state(app).holder
     for i in range(6):
         rows, version = (REFUSE, f"2.{i}") if i % 2 == 0 else (ALLOW, f"3.{i}")
         write_table(rows=rows, version=version)

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from engine import NoVersionInForceError, load_rulebook
 from webapp import create_app
+from webapp.state import app_state
 
 OLD_ROWS = (("family_any", "{plan: family}", "allowed"),)
 NEW_ROWS = (("family_refused", "{plan: family}", "refused"),)
@@ -58,7 +59,7 @@ def test_no_version_before_the_first(two_versions: Path) -> None:
 def client(two_versions: Path) -> Iterator[FlaskClient]:
     app: Flask = create_app({"TESTING": True, "RULES_DIR": str(two_versions), "LOG_LEVEL": "ERROR"})
     yield app.test_client()
-    app.extensions["flets.engine"].close()
+    app_state(app).holder.close()
 
 
 @pytest.mark.parametrize(("as_of", "version"), [("2024-06-30", "1.0"), ("2025-01-01", "2.0")])

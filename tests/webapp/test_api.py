@@ -8,11 +8,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from webapp.extensions import get_rulebook
+from engine.format.common import LANGUAGES
+from webapp.state import get_rulebook
 
 from .conftest import TV_ACCEPTED, TV_TWO_REFUSALS
 
 EN = {"Accept-Language": "en"}
+EVALUATE = "/v1/rulesets/tv_application/evaluate"
+BATCH = "/v1/rulesets/tv_application/evaluate-batch"
 
 
 def test_healthz_and_readyz(client: FlaskClient) -> None:
@@ -190,3 +193,31 @@ def test_order_check_with_real_bulk_plan_rule_set(client: FlaskClient, ruleset_i
     body = client.post("/v1/orders/check", json=order).json
     assert body["checks"][0]["decision"]["outcome"] == example["expect"]["outcome"]
     assert body["quote"] is None
+
+
+def test_batch_explain_full_gives_each_item_the_evaluate_body(client: FlaskClient) -> None:
+    facts = [TV_ACCEPTED, TV_TWO_REFUSALS, {**TV_ACCEPTED, "prefecture": "osaka"}]
+    body = {"as_of": "2025-04-01", "items": [{"facts": f} for f in facts]}
+    for lang in LANGUAGES:
+        headers = {"Accept-Language": lang}
+        full = client.post(f"{BATCH}?explain=full", json=body, headers=headers).json
+        compact = client.post(BATCH, json=body, headers=headers).json
+        assert (full["explain"], compact["explain"]) == ("full", "compact")
+        for index, item_facts in enumerate(facts):
+            single = client.post(EVALUATE, json={"as_of": "2025-04-01", "facts": item_facts},
+                                 headers=headers).json  # fmt: skip
+            assert full["results"][index]["decision"] == single
+            assert compact["results"][index]["decision"] == {
+                "outcome": single["outcome"],
+                "kind": single["kind"],
+                "reasons": [r["code"] for r in single["reasons"]],
+            }
+
+
+def test_an_unknown_explain_level_is_a_422_naming_it(client: FlaskClient) -> None:
+    response = client.post(f"{BATCH}?explain=verbose", json={"items": [{"facts": TV_ACCEPTED}]},
+                           headers={"Accept-Language": "en"})  # fmt: skip
+    assert response.status_code == 422
+    assert response.json["errors"] == [
+        {"field": "explain", "message": "Must be one of: full, compact."}
+    ]

@@ -10,7 +10,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_schema_validator import validate as validate_instance
 from openapi_spec_validator import validate
 
-from webapp.extensions import get_rulebook
+from webapp.state import get_rulebook
 
 from .conftest import TV_TWO_REFUSALS
 

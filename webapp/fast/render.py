@@ -1,40 +1,41 @@
-"""Decisions as JSON text, fast: the static parts of an answer are rendered once per rule-set load.
+"""Decisions and batches as JSON text, fast: the static parts of an answer are rendered once per
+rule-set load, and a batch is spliced from its items' text.
 
-A decision's JSON (:meth:`engine.rules.explain.Decision.to_dict`) is mostly text that depends only on the
-rule set version, the outcome, the reasons, the fired rules and the language: labels, messages,
-citations, consequences, gaps. Only ``as_of`` and ``facts`` change from one decision to the next. So the
-first time an answer is seen, ``to_dict`` renders it and its JSON is cut into fragments around those
-two fields; later decisions with the same answer are the cached fragments with their own date and
-facts spliced in. The result is byte for byte ``json.dumps(decision.to_dict(lang))`` (compact, as Flask
-renders it), which ``tests/webapp/test_render.py`` checks on every example of every rule set.
+A decision's JSON (:meth:`engine.rules.explain.Decision.to_dict`) is mostly text that depends only
+on the rule set version, the outcome, the reasons, the fired rules and the language: labels,
+messages, citations, consequences, gaps. Only ``as_of`` and ``facts`` change from one decision to
+the next. So the first time an answer is seen, ``to_dict`` renders it and its JSON is cut into
+fragments around those two fields; later decisions with the same answer are the cached fragments
+with their own date and facts spliced in. A batch answer is its head with the items' JSON text
+spliced in, so no cached text is parsed back. Each function here names the plain ``dumps(...)`` it
+equals (the contract of :mod:`webapp.fast`).
 
 A cached answer is only reused after checking that its outcome and reasons equal the decision's
 (elementwise identity in the table path, where answers are shared objects), so a stale or colliding
 entry can never be served. Caches belong to one loaded rule set and go with it on reload.
-
-``explain=compact`` (batches): the outcome, its kind and the reason codes only, for order systems that
-check thousands of items and look the texts up once (``GET /v1/rulesets/{id}``).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from engine import FactsError
 from engine.format.common import Lang
 from engine.memo import PerObject
 from engine.rules.explain import Decision, Reason
 from engine.rules.model import Outcome, RuleSet
+
+from ..decisions import BatchOutcome
+from ..problems import invalid_fields, prefixed
+from ..schemas import Explain
 
 #: The fields of a decision's JSON that change per decision (in this order); all others depend only
 #: on the answer.
 PER_DECISION = ("as_of", "facts")
 #: Distinct answers cached per rule set and language; beyond this, answers are rendered afresh.
 MAX_CACHED_ANSWERS = 4096
-
-Explain = Literal["full", "compact"]
-EXPLAIN_LEVELS: tuple[Explain, ...] = ("full", "compact")
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
@@ -46,7 +47,7 @@ def dumps(value: Any) -> str:
 
 
 def compact_decision(decision: Decision) -> dict[str, Any]:
-    """``explain=compact``: the outcome, its kind and the reason codes."""
+    """A decision as ``explain=compact`` shows it: the outcome, its kind and the reason codes."""
     return {
         "outcome": decision.outcome.id,
         "kind": decision.outcome.kind.value,
@@ -71,8 +72,12 @@ class _Answer:
 
     @classmethod
     def of(cls, decision: Decision, lang: Lang) -> _Answer:
-        return cls(decision.outcome, decision.reasons, dumps(compact_decision(decision)),
-                   _fragments(decision, lang))  # fmt: skip
+        return cls(
+            decision.outcome,
+            decision.reasons,
+            dumps(compact_decision(decision)),
+            _fragments(decision, lang),
+        )
 
     def matches(self, decision: Decision) -> bool:
         """Same outcome and reasons (elementwise identity first, as the table path shares them)."""
@@ -129,3 +134,53 @@ def decision_json(decision: Decision, lang: Lang) -> str:
 def compact_decision_json(decision: Decision) -> str:
     """``dumps(compact_decision(decision))``, cached per answer."""
     return _caches(decision.ruleset).answer(decision, "en").compact
+
+
+def batch_json(outcome: BatchOutcome, lang: Lang, explain: Explain) -> str:
+    """The body of an ``evaluate-batch`` answer: ``dumps({"ruleset", "version", "as_of",
+    "explain", "count", "errors", "results": [...]})``, one result per item in order: ``{"index",
+    "ok": true, "decision"}`` (full or compact) or ``{"index", "ok": false, "problem"}``. The head
+    is dumped alone and its closing brace gives way to the results' text."""
+    decided = iter(outcome.results)
+    entries: list[str] = []
+    failed = 0
+    for index in range(outcome.count):
+        envelope_error = outcome.envelope_errors.get(index)
+        ok, entry = _entry(
+            index, None if envelope_error else next(decided), envelope_error, lang, explain
+        )
+        failed += not ok
+        entries.append(entry)
+    rs = outcome.ruleset
+    head = dumps(
+        {
+            "ruleset": rs.id,
+            "version": rs.version,
+            "as_of": outcome.as_of.isoformat(),
+            "explain": explain,
+            "count": outcome.count,
+            "errors": failed,
+        }
+    )
+    return f'{head[:-1]},"results":[{",".join(entries)}]}}'
+
+
+def _entry(
+    index: int,
+    outcome: Decision | FactsError | None,
+    envelope_error: dict[str, list[str]] | None,
+    lang: Lang,
+    explain: Explain,
+) -> tuple[bool, str]:
+    """One batch entry as JSON: the decision, or the item's own problem (the batch still succeeds)."""
+    if envelope_error is not None:
+        problem = invalid_fields(envelope_error)
+    elif isinstance(outcome, FactsError):
+        problem = invalid_fields(prefixed(outcome.fields, "facts"))
+    else:
+        assert outcome is not None
+        rendered = (
+            decision_json(outcome, lang) if explain == "full" else compact_decision_json(outcome)
+        )
+        return True, f'{{"index":{index},"ok":true,"decision":{rendered}}}'
+    return False, dumps({"index": index, "ok": False, "problem": problem.to_dict(lang)})

@@ -2,17 +2,16 @@
 
 Nearly every request an order system sends is a well-formed ``POST /v1/rulesets/<id>/evaluate`` or
 ``…/evaluate-batch``. For those, Flask's own machinery (request and app contexts, routing, hooks,
-response objects) cost more than deciding and logging (docs/benchmarks.md). This middleware answers
-that common case directly, with the same functions the Flask views use (:mod:`webapp.decisions`), and
-hands everything else to Flask unchanged: other routes and methods, a missing or wrong token, another
-content type, a body that is too large, does not parse or is not a plain envelope, an unknown rule
-set, facts that fail validation, a decision log that refuses the write. Flask then produces the answer
-or the problem exactly as it always did, from the same body (the bytes read here are put back).
+response objects) costs more than deciding and logging (docs/benchmarks.md). This middleware answers
+that common case directly and hands everything else to Flask unchanged: other routes and methods, a
+missing or wrong token, another content type, a body that is too large, does not parse or is not a
+plain envelope, an unknown rule set, facts that fail validation, a decision log that refuses the
+write. Flask then produces the answer or the problem exactly as it always did, from the same body
+(the bytes read here are put back). Each check below takes its rule from the module the Flask views
+take it from; what it may and may not do is the contract in :mod:`webapp.fast`.
 
 Nothing is handed over after a decision was logged: a failure while rendering it becomes Flask's 500
-problem, so a decision is never logged twice. ``tests/webapp/test_fastpath.py`` checks that the answers
-(status, headers, body) and the log rows equal the Flask app's for the same requests. ``FAST_PATH =
-False`` in the config (``FLETS_FAST_PATH=false``) turns it off.
+problem, so a decision is never logged twice.
 """
 
 from __future__ import annotations
@@ -28,27 +27,46 @@ from flask import Flask, g
 from engine import Rulebook
 from engine.jsontext import loads
 
-from . import admin
-from .decisions import (
-    batch_json,
+from ..auth import DECISION_TOKEN, decision_token_refusal
+from ..decisions import (
+    BATCH_LIMIT,
+    BODY_LIMIT,
+    JSON_MIMETYPE,
+    answer,
     check_batch_size,
     decide_batch,
     decide_one,
-    explain_level,
-    one_json,
 )
-from .i18n import lang_for
-from .inputs import SURROGATE_ESCAPE
-from .observability import REQUEST_ID_HEADER, begin_request, end_request, log_access
-from .render import Explain
-from .schemas import quick_batch_request, quick_evaluate_request
+from ..i18n import lang_for
+from ..inputs import SURROGATE_ESCAPE
+from ..observability import REQUEST_ID_HEADER, begin_request, end_request, log_access
+from ..schemas import EXPLAIN_PARAM, Explain, explain_level
+from ..state import app_state
+from .envelopes import quick_batch_request, quick_evaluate_request
+from .render import batch_json, decision_json
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
-#: The decision routes; rule set ids are lower-case identifiers (the loader refuses anything else).
-_DECISION_ROUTE = re.compile(r"/v1/rulesets/([a-z][a-z0-9_]*)/(evaluate|evaluate-batch)")
+#: The Flask views this path stands in for, by the name of the call each answers.
+EVALUATE, EVALUATE_BATCH = "evaluate", "evaluate_batch"
+_VIEWS = {EVALUATE: "api.evaluate", EVALUATE_BATCH: "api.evaluate_batch"}
+
+
+def decision_routes(app: Flask) -> re.Pattern[str]:
+    """The URL rules of the two views (``/v1/rulesets/<ruleset_id>/evaluate`` …) as one pattern that
+    matches what Flask routes to them; each alternative is a group named after its call, holding the
+    rule set id."""
+    segment = app.url_map.converters["default"].regex  # what ``<ruleset_id>`` matches
+    alternatives = []
+    for call, endpoint in _VIEWS.items():
+        (rule,) = app.url_map.iter_rules(endpoint)
+        head, variable, tail = rule.rule.partition("<ruleset_id>")
+        if not variable or "POST" not in (rule.methods or ()):
+            raise ValueError(f"{endpoint} is not POST …/<ruleset_id>…: update {__name__}")
+        alternatives.append(f"{re.escape(head)}(?P<{call}>{segment}){re.escape(tail)}")
+    return re.compile("|".join(alternatives))
 
 
 class _HandOver(Exception):
@@ -61,51 +79,50 @@ class DecisionFastPath:
     def __init__(self, app: Flask, flask: WSGIApp) -> None:
         self.app = app
         self.flask = flask
+        self.holder = app_state(app).holder
+        self.routes = decision_routes(app)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        route = _DECISION_ROUTE.fullmatch(environ.get("PATH_INFO", ""))
+        route = self.routes.fullmatch(environ.get("PATH_INFO", ""))
         if (
             route is None
             or environ.get("REQUEST_METHOD") != "POST"
-            or not self._authorised(environ)
+            or decision_token_refusal(
+                self.app.config.get(DECISION_TOKEN), environ.get("HTTP_AUTHORIZATION")
+            )
+            is not None
         ):
             return self.flask(environ, start_response)
+        call = route.lastgroup
+        assert call is not None
         started = time.perf_counter()
         request_id, token = begin_request(environ.get("HTTP_X_REQUEST_ID"))
         try:
-            return self._answer(environ, start_response, route[1], route[2], request_id, started)
+            return self._answer(environ, start_response, call, route[call], request_id, started)
         except _HandOver:
             return self.flask(environ, start_response)
         finally:
             end_request(token)
 
-    def _authorised(self, environ: Environ) -> bool:
-        """No decision token configured, or the right one sent; Flask answers 401/403 otherwise."""
-        expected = self.app.config.get("DECISION_TOKEN")
-        if not expected:
-            return True
-        given = admin.bearer_token(environ.get("HTTP_AUTHORIZATION"))
-        return given is not None and admin.token_matches(given, expected)
-
     def _answer(
         self,
         environ: Environ,
         start_response: StartResponse,
-        ruleset_id: str,
         call: str,
+        ruleset_id: str,
         request_id: str,
         started: float,
     ) -> Iterable[bytes]:
-        explain = self._explain(environ) if call == "evaluate-batch" else None
+        explain = self._explain(environ) if call == EVALUATE_BATCH else None
         data = self._read_json(environ)
-        lease = admin.engine_holder_of(self.app).acquire()
+        lease = self.holder.acquire()
         try:
             book = lease.bundle.rulebook
             decided = self._decide(book, ruleset_id, call, data)  # logged from here on
             lang = lang_for(environ.get("HTTP_ACCEPT_LANGUAGE"))
             try:
                 text = (
-                    one_json(decided, lang)
+                    decision_json(decided, lang)
                     if explain is None
                     else batch_json(decided, lang, explain)
                 )
@@ -113,23 +130,21 @@ class DecisionFastPath:
                 return self._failed(environ, start_response, exc, request_id)
         finally:
             lease.release()
-        body = (text + "\n").encode()
-        start_response("200 OK", [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(body))),
-            ("Content-Language", lang),
-            (REQUEST_ID_HEADER, request_id),
-        ])  # fmt: skip
+        body, headers = answer(text, lang)
+        headers.append((REQUEST_ID_HEADER, request_id))
+        start_response("200 OK", headers)
         log_access("POST", environ["PATH_INFO"], 200, started)
         return [body]
 
     @staticmethod
     def _explain(environ: Environ) -> Explain:
+        """The level of a query that is empty or exactly ``explain=<level>`` (nothing to decode)."""
         query = environ.get("QUERY_STRING", "")
         if not query:
-            return "compact"
-        name, _, value = query.partition("=")
-        level = explain_level(value) if name == "explain" else None
+            level = explain_level(None)
+        else:
+            name, _, value = query.partition("=")
+            level = explain_level(value) if name == EXPLAIN_PARAM else None
         if level is None:
             raise _HandOver
         return level
@@ -139,9 +154,9 @@ class DecisionFastPath:
         put back for Flask whatever happens next."""
         mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
         length = environ.get("CONTENT_LENGTH", "")
-        limit = self.app.config.get("MAX_CONTENT_LENGTH")
+        limit = self.app.config.get(BODY_LIMIT)
         if (
-            mimetype != "application/json"
+            mimetype != JSON_MIMETYPE
             or not length.isdigit()
             or "HTTP_TRANSFER_ENCODING" in environ
             or (limit is not None and int(length) > limit)
@@ -158,16 +173,16 @@ class DecisionFastPath:
 
     def _decide(self, book: Rulebook, ruleset_id: str, call: str, data: Any) -> Any:
         """Decide and log; anything refused on the way (nothing logged yet) goes to Flask."""
-        if call == "evaluate":
+        if call == EVALUATE:
             envelope = quick_evaluate_request(data)
-        elif check_batch_size(data, self.app.config["MAX_BATCH_ITEMS"]):
+        elif check_batch_size(data, self.app.config[BATCH_LIMIT]):
             envelope = quick_batch_request(data)
         else:
             envelope = None
         if envelope is None:
             raise _HandOver
         try:
-            if call == "evaluate":
+            if call == EVALUATE:
                 return decide_one(book, ruleset_id, envelope)
             return decide_batch(book, ruleset_id, envelope)
         except Exception:  # unknown rule set, bad facts, log refused …: Flask answers, as before
