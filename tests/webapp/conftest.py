@@ -80,7 +80,10 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real gunicorn serving ``webapp:create_app()`` with the bundled rules; yields its base URL."""
     port = free_port()
-    log_file = tmp_path_factory.mktemp("gunicorn") / "server.log"
+    folder = tmp_path_factory.mktemp("gunicorn")
+    log_file = folder / "server.log"
+    # Its own decision log: never the repository's instance/decisions.sqlite3 that `make run` serves.
+    audit_url = str(folder / "decisions.sqlite3")
     gunicorn = Path(sys.executable).parent / "gunicorn"
     with log_file.open("wb") as log:
         process = subprocess.Popen(
@@ -97,7 +100,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             cwd=PROJECT_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "FLETS_LOG_LEVEL": "WARNING"},
+            env={**os.environ, "FLETS_LOG_LEVEL": "WARNING", "FLETS_AUDIT_URL": audit_url},
         )
     url = f"http://127.0.0.1:{port}"
     try:
