@@ -60,6 +60,16 @@ class Code(StrEnum):
     UNKNOWN_PARAM = "unknown_param"
     UNKNOWN_PARAM_NONE_EXPECTED = "unknown_param_none_expected"
     PARAM_BEFORE = "param_before"
+    # Parameter combinations a computation kind refuses (engine.tariff.kinds).
+    MONTH_BEFORE_PURCHASE = "month_before_purchase"
+    MONTH_BEFORE_SERVICE_START = "month_before_service_start"
+    UNIT_CHANGE_INCOMPLETE = "unit_change_incomplete"
+    UNIT_CHANGE_OUTSIDE_PLAN = "unit_change_outside_plan"
+    WORK_DATE_FOR_DAYTIME = "work_date_for_daytime"
+    ONU_WORKS_OR_AMOUNT = "onu_works_or_amount"
+    CONSTRUCTION_WITHOUT_WORK = "construction_without_work"
+    JOINT_MONTH_AND_REGISTRATION = "joint_month_and_registration"
+    JOINT_CONSTRUCTION_WITHOUT_WORK = "joint_construction_without_work"
     # A quote request.
     QUOTE_NOT_AN_OBJECT = "quote_not_an_object"
     QUOTE_NO_ITEMS = "quote_no_items"
@@ -149,6 +159,46 @@ CATALOGUE: Final[Mapping[Code, Text]] = {
         "Unknown parameter. Expected one of: none.",
     ),
     Code.PARAM_BEFORE: Text("{other} 以降にしてください。", "Must not be before {other}."),
+    # A kind's refusal stands under the field to change. Its English reads on from the field's name
+    # ("through_month: is before the purchase month."), as it always has; the Japanese stands alone
+    # and names the other fields by their tariff labels, with the parameter for whoever fills it in.
+    Code.MONTH_BEFORE_PURCHASE: Text(
+        "購入日（purchased_on）の月以降の月を指定してください。", "is before the purchase month."
+    ),
+    Code.MONTH_BEFORE_SERVICE_START: Text(
+        "提供開始日（service_start）の月以降の月を指定してください。",
+        "is before the month of service_start.",
+    ),
+    Code.UNIT_CHANGE_INCOMPLETE: Text(
+        "変更後の戸数（units_changed_to）と戸数変更の承諾日（units_change_approved_on）は、"
+        "両方を指定するか、両方とも省略してください。",
+        "is needed together with the other unit-change parameter.",
+    ),
+    Code.UNIT_CHANGE_OUTSIDE_PLAN: Text(
+        "適用開始日（plan_start）から適用廃止日（plan_end）までの日付を指定してください。",
+        "must fall between plan_start and plan_end.",
+    ),
+    Code.WORK_DATE_FOR_DAYTIME: Text(
+        "午前8時30分〜午後5時を指定した工事は、12月29日〜1月3日かどうかで料金が変わるため、"
+        "施工日を指定してください。",
+        "is needed when the daytime slot is designated (Dec 29–Jan 3 rule).",
+    ),
+    Code.ONU_WORKS_OR_AMOUNT: Text(
+        "回線終端装置工事は、件数（onu_works）か合計額（onu_work_amount）のどちらか一方で"
+        "指定してください。",
+        "give onu_works or onu_work_amount, not both.",
+    ),
+    Code.CONSTRUCTION_WITHOUT_WORK: Text(
+        "交換機等工事または回線終端装置工事を1件以上指定してください。",
+        "name at least one exchange or ONU work.",
+    ),
+    Code.JOINT_MONTH_AND_REGISTRATION: Text(
+        "料金月（month）と登録日（registered_on）は、両方を指定するか、両方とも省略してください。",
+        "is needed together with the other of month / registered_on.",
+    ),
+    Code.JOINT_CONSTRUCTION_WITHOUT_WORK: Text(
+        "工事するソフトウェアを1件以上指定してください。", "name at least one software work."
+    ),
     Code.QUOTE_NOT_AN_OBJECT: Text(
         "リクエストはオブジェクトで指定してください。", "The request must be an object."
     ),

@@ -21,7 +21,7 @@ class QuoteRequestError(EngineError):
 
     Paths look like ``items.0.params.size_mb`` (the shape marshmallow uses), so the API can return them
     as a 422 body unchanged. The messages are :class:`~engine.messages.Message` objects (English as
-    text, Japanese on request), except a kind's own refusals (``ParamProblem``), which are English.
+    text, Japanese on request), a kind's own refusals (``ParamProblem``) included.
     """
 
     def __init__(self, fields: Mapping[str, list[str]]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from engine.errors import EngineError
 from engine.messages import Code, Message
 from engine.tariff import QuoteRequestError, TariffBook, UnknownTariffError, load_tariffs
+from engine.tariff.kinds import MODULES
 
 AS_OF = "2025-04-01"
 
@@ -731,6 +734,141 @@ def test_request_errors_are_coded_messages_in_their_english(
     assert [(message.code, message) for message in found if isinstance(message, Message)] == [
         (code, english)
     ]
+
+
+def requested(tariff: str, item_id: str, **params: Any) -> dict[str, Any]:
+    return {"tariff": tariff, "item": item_id, "params": params}
+
+
+def bulk(**params: Any) -> dict[str, Any]:
+    return requested("tv_transport", "bulk_plan_monthly", month="2025-04", units=10, **params)
+
+
+#: (item requested, field refused, code, its English as always returned, its Japanese), one per refusal.
+KIND_REFUSALS: list[tuple[dict[str, Any], str, Code, str, str]] = [
+    (
+        requested(
+            "passport_id_purchases",
+            "monthly_flat",
+            monthly_price=500,
+            purchased_on="2025-05-10",
+            through_month="2025-04",
+        ),
+        "through_month",
+        Code.MONTH_BEFORE_PURCHASE,
+        "is before the purchase month.",
+        "購入日（purchased_on）の月以降の月を指定してください。",
+    ),
+    (
+        requested(
+            "tv_transport",
+            "invoice_fees",
+            charges_month="2024-12",
+            service_start="2025-01-10",
+            collab_line=True,
+        ),
+        "charges_month",
+        Code.MONTH_BEFORE_SERVICE_START,
+        "is before the month of service_start.",
+        "提供開始日（service_start）の月以降の月を指定してください。",
+    ),
+    (
+        bulk(units_changed_to=12),
+        "units_change_approved_on",
+        Code.UNIT_CHANGE_INCOMPLETE,
+        "is needed together with the other unit-change parameter.",
+        "変更後の戸数（units_changed_to）と戸数変更の承諾日（units_change_approved_on）は、"
+        "両方を指定するか、両方とも省略してください。",
+    ),
+    (
+        bulk(units_change_approved_on="2025-04-10"),
+        "units_changed_to",
+        Code.UNIT_CHANGE_INCOMPLETE,
+        "is needed together with the other unit-change parameter.",
+        "変更後の戸数（units_changed_to）と戸数変更の承諾日（units_change_approved_on）は、"
+        "両方を指定するか、両方とも省略してください。",
+    ),
+    (
+        bulk(
+            plan_start="2025-04-15",
+            units_changed_to=12,
+            units_change_approved_on="2025-04-10",
+        ),
+        "units_change_approved_on",
+        Code.UNIT_CHANGE_OUTSIDE_PLAN,
+        "must fall between plan_start and plan_end.",
+        "適用開始日（plan_start）から適用廃止日（plan_end）までの日付を指定してください。",
+    ),
+    (
+        requested("tv_transport", "construction", onu_works=1, time_slot="daytime"),
+        "work_date",
+        Code.WORK_DATE_FOR_DAYTIME,
+        "is needed when the daytime slot is designated (Dec 29–Jan 3 rule).",
+        "午前8時30分〜午後5時を指定した工事は、12月29日〜1月3日かどうかで料金が変わるため、"
+        "施工日を指定してください。",
+    ),
+    (
+        requested("tv_transport", "construction", onu_works=1, onu_work_amount=30000),
+        "onu_work_amount",
+        Code.ONU_WORKS_OR_AMOUNT,
+        "give onu_works or onu_work_amount, not both.",
+        "回線終端装置工事は、件数（onu_works）か合計額（onu_work_amount）のどちらか一方で"
+        "指定してください。",
+    ),
+    (
+        requested("tv_transport", "construction"),
+        "exchange_works",
+        Code.CONSTRUCTION_WITHOUT_WORK,
+        "name at least one exchange or ONU work.",
+        "交換機等工事または回線終端装置工事を1件以上指定してください。",
+    ),
+    (
+        requested("flets_joint", "base_fee", size_mb=1, month="2025-05"),
+        "registered_on",
+        Code.JOINT_MONTH_AND_REGISTRATION,
+        "is needed together with the other of month / registered_on.",
+        "料金月（month）と登録日（registered_on）は、両方を指定するか、両方とも省略してください。",
+    ),
+    (
+        requested("flets_joint", "base_fee", size_mb=1, registered_on="2025-03-10"),
+        "month",
+        Code.JOINT_MONTH_AND_REGISTRATION,
+        "is needed together with the other of month / registered_on.",
+        "料金月（month）と登録日（registered_on）は、両方を指定するか、両方とも省略してください。",
+    ),
+    (
+        requested("flets_joint", "construction"),
+        "new_softwares",
+        Code.JOINT_CONSTRUCTION_WITHOUT_WORK,
+        "name at least one software work.",
+        "工事するソフトウェアを1件以上指定してください。",
+    ),
+]
+
+
+@pytest.mark.parametrize(("asked", "field", "code", "english", "japanese"), KIND_REFUSALS)
+def test_a_kinds_refusals_keep_their_english_and_read_in_japanese(
+    book: TariffBook, asked: dict[str, Any], field: str, code: Code, english: str, japanese: str
+) -> None:
+    errors = field_errors(book, {"as_of": AS_OF, "items": [asked]})
+    assert list(errors) == [f"items.0.params.{field}"]
+    (message,) = errors[f"items.0.params.{field}"]
+    assert isinstance(message, Message) and message.code is code
+    assert (str(message), message.render("en")) == (english, english)
+    assert message.render("ja") == japanese
+
+
+def test_every_refusal_a_kind_can_make_is_tested() -> None:
+    """Each code a kind raises ``ParamProblem`` with has a case above, so none reaches a caller
+    untried in either language."""
+    raised: set[Code] = set()
+    for module in MODULES:
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ParamProblem":
+                code = node.args[1]
+                assert isinstance(code, ast.Attribute), ast.unparse(node)
+                raised.add(Code[code.attr])
+    assert raised == {code for _, _, code, _, _ in KIND_REFUSALS}
 
 
 def test_explicit_as_of_wins_over_the_request(book: TariffBook) -> None:

@@ -251,6 +251,25 @@ def test_a_tariff_parameter_out_of_range_is_named_in_japanese(client: FlaskClien
     assert messages(en) == {"items.0.params.size_mb": "Must be greater than or equal to 0."}
 
 
+def test_a_kinds_refusal_is_named_in_japanese_in_a_quote_and_an_order(
+    client: FlaskClient,
+) -> None:
+    request = joint_base_fee(size_mb=1, month="2025-05")
+    refused = {
+        "items.0.params.registered_on": "料金月（month）と登録日（registered_on）は、"
+        "両方を指定するか、両方とも省略してください。"
+    }
+    ja = problem(client.post("/v1/quotes", json=request, headers=JA), 422, "invalid-fields")
+    assert (ja["detail"], messages(ja)) == ("1件の入力に誤りがあります。", refused)
+    en = problem(client.post("/v1/quotes", json=request, headers=EN), 422, "invalid-fields")
+    assert messages(en) == {
+        "items.0.params.registered_on": "is needed together with the other of month / registered_on."
+    }
+    order = {"checks": [{"ruleset": "tv_application", "facts": TV_ACCEPTED}], "quote": request}
+    body = problem(client.post("/v1/orders/check", json=order, headers=JA), 422, "invalid-fields")
+    assert messages(body) == {f"quote.{field}": text for field, text in refused.items()}
+
+
 def test_a_fact_outside_its_values_and_unknown_fields_are_named_in_japanese(
     client: FlaskClient,
 ) -> None:
@@ -297,6 +316,7 @@ BAD_REQUESTS: list[tuple[str, str, Any]] = [
     ("post", "/v1/quotes", {"items": [{"tariff": "no_such_tariff", "item": "x"}]}),
     ("post", "/v1/quotes", {"items": [{"tariff": "flets_joint", "item": "no_such_item"}]}),
     ("post", "/v1/quotes", {"items": [{"tariff": "flets_joint", "item": "base_fee"}] * 101}),
+    ("post", "/v1/quotes", {"items": [{"tariff": "tv_transport", "item": "construction"}]}),
     (
         "post",
         "/v1/quotes",

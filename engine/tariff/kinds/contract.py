@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ...format.common import Citation, Gap, Text
+from ...messages import Code, Message
 from ..model import Band, Figure, Item, ParamType, Tariff
 
 LineStatus = Literal["priced", "not_charged", "cannot_be_priced", "refused"]
@@ -43,12 +44,15 @@ class Line:
 
 
 class ParamProblem(Exception):
-    """A parameter combination a kind refuses; reported under ``items.N.params.<field>``."""
+    """A parameter combination a kind refuses; reported under ``items.N.params.<field>``.
 
-    def __init__(self, field_name: str, message: str) -> None:
+    It takes a catalogue code, never a sentence, so the refusal reaches a Japanese answer in Japanese.
+    """
+
+    def __init__(self, field_name: str, code: Code, **params: object) -> None:
         self.field = field_name
-        self.message = message
-        super().__init__(f"{field_name}: {message}")
+        self.message = Message(code, **params)
+        super().__init__(f"{field_name}: {self.message}")
 
 
 class FigureUnavailable(Exception):

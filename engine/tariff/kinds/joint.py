@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ...messages import Code
 from ..model import Band
 from ..periods import YearMonth
 from .contract import ItemContext, KindParam, Line, ParamProblem, kind, text
@@ -43,7 +44,7 @@ def size_band_monthly(ctx: ItemContext) -> list[Line]:
     month, registered = ctx.param("month"), ctx.param("registered_on")
     if (month is None) != (registered is None):
         missing = "registered_on" if registered is None else "month"
-        raise ParamProblem(missing, "is needed together with the other of month / registered_on.")
+        raise ParamProblem(missing, Code.JOINT_MONTH_AND_REGISTRATION)
     if month is not None and month <= YearMonth.of(registered):
         reason = text(
             "月額利用料は登録月の翌月から課金します（日割りなし）",
@@ -79,7 +80,7 @@ def joint_construction(ctx: ItemContext) -> list[Line]:
         "other_change": ctx.param("other_changes"),
     }
     if not any(counts.values()):
-        raise ParamProblem("new_softwares", "name at least one software work.")
+        raise ParamProblem("new_softwares", Code.JOINT_CONSTRUCTION_WITHOUT_WORK)
     lines = [ctx.line("basic", 1, ctx.yen("basic"))]
     lines.extend(ctx.line(slot, count, ctx.yen(slot)) for slot, count in counts.items() if count)
     return lines

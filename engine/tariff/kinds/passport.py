@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...messages import Code
 from ..periods import YearMonth, flat_months
 from .common import CALLER_PRICE_WARNING
 from .contract import ItemContext, KindParam, Line, ParamProblem, kind
@@ -23,7 +24,7 @@ def monthly_flat(ctx: ItemContext) -> list[Line]:
     cancelled = ctx.param("cancelled_on")
     through = ctx.param("through_month") or YearMonth.of(ctx.as_of)
     if cancelled is None and through < YearMonth.of(purchased):
-        raise ParamProblem("through_month", "is before the purchase month.")
+        raise ParamProblem("through_month", Code.MONTH_BEFORE_PURCHASE)
     months = flat_months(purchased, cancelled, through)
     price = ctx.param("monthly_price")
     line = Line(

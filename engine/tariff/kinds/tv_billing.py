@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 from ...format.common import Text
+from ...messages import Code
 from ..money import prorate, truncate_yen
 from ..periods import (
     Period,
@@ -173,7 +174,7 @@ def invoice_fees(ctx: ItemContext) -> list[Line]:
     charges_month: YearMonth = ctx.param("charges_month")
     start_month = YearMonth.of(start)
     if charges_month < start_month:
-        raise ParamProblem("charges_month", "is before the month of service_start.")
+        raise ParamProblem("charges_month", Code.MONTH_BEFORE_SERVICE_START)
     exclusion = _invoice_exclusion(ctx, start_month, charges_month)
     if exclusion is not None:
         return [Line(ctx.item.title, status="not_charged", amount=0, reason=exclusion)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from ...messages import Code
 from ..periods import Period, add_years, billing_period, charged_days
 from .contract import ItemContext, KindParam, Line, ParamProblem, kind, text
 from .tv_billing import monthly_amount, proration_detail
@@ -67,9 +68,9 @@ def _unit_segments(ctx: ItemContext, period: Period) -> list[tuple[int, int]]:
         return [(units, total)]
     if changed_to is None or approved is None:
         missing = "units_changed_to" if changed_to is None else "units_change_approved_on"
-        raise ParamProblem(missing, "is needed together with the other unit-change parameter.")
+        raise ParamProblem(missing, Code.UNIT_CHANGE_INCOMPLETE)
     if (start is not None and approved < start) or (end is not None and approved > end):
-        raise ParamProblem("units_change_approved_on", "must fall between plan_start and plan_end.")
+        raise ParamProblem("units_change_approved_on", Code.UNIT_CHANGE_OUTSIDE_PLAN)
     first = max(period.start, start) if start is not None else period.start
     before = max(0, min((min(approved, period.end) - first).days, total))
     return [(units, before), (changed_to, total - before)]

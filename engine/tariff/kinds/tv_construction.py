@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from ...format.common import Gap
+from ...messages import Code
 from ..money import exact, truncate_yen
 from ..periods import is_year_end_or_new_year
 from .contract import ItemContext, KindParam, Line, ParamProblem, kind, text
@@ -77,9 +78,7 @@ def tv_construction(ctx: ItemContext) -> list[Line]:
     lines = _standard_work_lines(ctx)
     slot = out_of_hours_slot(ctx.param("time_slot"), ctx.param("work_date"))
     if ctx.param("time_slot") == "daytime" and ctx.param("work_date") is None:
-        raise ParamProblem(
-            "work_date", "is needed when the daytime slot is designated (Dec 29–Jan 3 rule)."
-        )
+        raise ParamProblem("work_date", Code.WORK_DATE_FOR_DAYTIME)
     if slot is not None:
         lines.append(_surcharge_line(ctx, slot, sum(line.amount or 0 for line in lines)))
     return lines
@@ -90,9 +89,9 @@ def _standard_work_lines(ctx: ItemContext) -> list[Line]:
     onu_count = ctx.param("onu_works")
     onu_amount = ctx.param("onu_work_amount")
     if onu_amount is not None and onu_count:
-        raise ParamProblem("onu_work_amount", "give onu_works or onu_work_amount, not both.")
+        raise ParamProblem("onu_work_amount", Code.ONU_WORKS_OR_AMOUNT)
     if not exchange and not onu_count and not onu_amount:
-        raise ParamProblem("exchange_works", "name at least one exchange or ONU work.")
+        raise ParamProblem("exchange_works", Code.CONSTRUCTION_WITHOUT_WORK)
     onu_total = onu_amount if onu_amount is not None else onu_count * ctx.yen("onu_work")
     lines: list[Line] = []
     if not onu_total:
