@@ -29,7 +29,7 @@ Medians over the rounds; ratios against the bare endpoint's max rate in the same
 the script measures how late a thread wakes from a 1 ms sleep (p99): on a shared VM the hypervisor may
 run a halted vCPU tens of ms late, and no server's paced p99 can beat that. It measures it again after
 each round; ``--quiet MS`` makes each round wait (at most ``--quiet-wait`` seconds) until the host is
-that quiet. At the end it judges issue 5's HTTP targets.
+that quiet. At the end it judges the service's HTTP targets (the performance requirements).
 """
 
 from __future__ import annotations
@@ -456,7 +456,7 @@ def report_targets(chosen: list[Endpoint], results: dict[int, list[dict[str, flo
         lines.append(f"evaluate-batch ≥ {BATCH_DECISIONS_PER_S:,} decisions/s: {rate:,.0f} — "
                      f"{'met' if rate >= BATCH_DECISIONS_PER_S else 'not met'}")  # fmt: skip
     if lines:
-        print("\nTargets (issue 5; the service with its decision log, medians of the rounds):")
+        print("\nTargets (the service with its decision log, medians of the rounds):")
         print("\n".join(f"* {line}" for line in lines))
 
 

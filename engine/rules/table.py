@@ -1,4 +1,4 @@
-"""A decision table of answers durable_rules produced at load time: the engine's fast path (issue 5).
+"""A decision table of answers durable_rules produced at load time: the engine's fast path.
 
 A rule set whose conditions compare facts with constants sees only finitely many *classes* of each fact
 (:mod:`engine.rules.domain`: each bool and enum value, the intervals between an int or date fact's cut

@@ -1,4 +1,4 @@
-"""Hostile and odd input never reaches a 500: unicode edge cases, wrong types, odd paths (issue 5)."""
+"""Hostile and odd input never reaches a 500: unicode edge cases, wrong types, odd paths."""
 
 from __future__ import annotations
 
