@@ -1,30 +1,22 @@
-"""The published JSON Schema of the rule format accepts every bundled rule file (editors rely on it)."""
+"""The published JSON Schema of the rule format accepts every bundled rule file (editors rely on it).
+
+That the validator refuses whatever bad document the schema refuses is tested in
+tests/engine/test_personal_facts.py.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
-from engine.format.loader import yaml_files
+from engine.format.loader import to_json, yaml_files
 from engine.paths import PROJECT_ROOT, rules_dir
 
 SCHEMA = json.loads((PROJECT_ROOT / "docs" / "rule-format.schema.json").read_text(encoding="utf-8"))
-
-
-def _as_json(value: Any) -> Any:
-    """YAML dates become the ISO strings an editor plugin sees as text."""
-    if isinstance(value, dict):
-        return {str(k): _as_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_json(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 def test_the_schema_is_a_valid_json_schema() -> None:
@@ -33,7 +25,8 @@ def test_the_schema_is_a_valid_json_schema() -> None:
 
 @pytest.mark.parametrize("path", yaml_files(rules_dir()), ids=lambda p: p.name)
 def test_bundled_rule_file_matches_the_schema(path: Path) -> None:
-    document = _as_json(yaml.safe_load(path.read_text(encoding="utf-8")))
+    # YAML dates become the ISO strings an editor plugin sees as text.
+    document = to_json(yaml.safe_load(path.read_text(encoding="utf-8")))
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(document), key=str)
     assert not errors, "\n".join(
         f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]

@@ -95,3 +95,16 @@ def in_force(day: date, effective_from: date | None, effective_to: date | None) 
     if effective_from is not None and day < effective_from:
         return False
     return effective_to is None or day <= effective_to
+
+
+class Validity:
+    """Mixin of a model with a validity period: rule sets, tariffs, figures and tax rates.
+
+    The dataclass that mixes it in declares the two fields; this adds the one ``in_force`` test.
+    """
+
+    effective_from: date | None
+    effective_to: date | None
+
+    def in_force(self, day: date) -> bool:
+        return in_force(day, self.effective_from, self.effective_to)

@@ -10,7 +10,3 @@ SEEDS: dict[str, str] = {
     "003_a579988be9a5b70a.txt": "NTT East service sheet: フレッツ・ジョイント",
     "004_84a0a3d01f54d5ce.txt": "青葉ケーブルテレビ&フレッツ光 guide: フレッツ・テレビ伝送サービス利用規約",
 }
-
-
-def is_known_seed(name: str) -> bool:
-    return name in SEEDS

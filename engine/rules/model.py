@@ -1,6 +1,6 @@
 """The validated model of a rule set: frozen dataclasses, no YAML dictionaries past this point.
 
-``validate.py`` builds these from raw YAML; the compiler, runtime and explanation only ever see them.
+:mod:`.validate` builds these from raw YAML; the compiler, runtime and explanation only ever see them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Literal
 
 from ..errors import SourceLocation
-from ..format.common import Citation, Gap, Provenance, Reading, Region, Source, Text, in_force
+from ..format.common import Citation, Gap, Provenance, Reading, Region, Source, Text, Validity
 
 
 class FactType(StrEnum):
@@ -165,10 +165,11 @@ class Example:
 
 
 DecideMode = Literal["first_match", "collect"]
+DECIDE_MODES: tuple[DecideMode, ...] = ("first_match", "collect")
 
 
 @dataclass(frozen=True)
-class RuleSet:
+class RuleSet(Validity):
     """One version of one rule set, validated and ready to compile."""
 
     id: str
@@ -205,6 +206,3 @@ class RuleSet:
     def key(self) -> str:
         """Unique among loaded versions: ``id@version``."""
         return f"{self.id}@{self.version}"
-
-    def in_force(self, on: date) -> bool:
-        return in_force(on, self.effective_from, self.effective_to)

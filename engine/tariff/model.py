@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ..errors import SourceLocation
-from ..format.common import Citation, Gap, Provenance, Reading, Text, in_force
+from ..format.common import Citation, Gap, Provenance, Reading, Region, Text, Validity
 
 ParamType = Literal[
     "int", "money", "decimal", "bool", "date", "datetime", "month", "enum", "string"
@@ -52,7 +52,7 @@ class Band:
 
 
 @dataclass(frozen=True)
-class Figure:
+class Figure(Validity):
     """A priced figure (or rate, count, table) with where it comes from and when it applies."""
 
     id: str
@@ -69,9 +69,6 @@ class Figure:
     suggested: str | None
     tax_included: int | None
     location: SourceLocation
-
-    def in_force(self, day: date) -> bool:
-        return in_force(day, self.effective_from, self.effective_to)
 
     def to_dict(self) -> dict[str, JSONValue]:
         result: dict[str, JSONValue] = {
@@ -144,14 +141,14 @@ class Example:
 
 
 @dataclass(frozen=True)
-class Tariff:
+class Tariff(Validity):
     """One validated tariff file."""
 
     id: str
     version: str
     title: Text
     description: Text | None
-    region: str
+    region: Region
     effective_from: date
     effective_to: date | None
     sources: tuple[tuple[str, str], ...]
@@ -162,9 +159,6 @@ class Tariff:
     items: Mapping[str, Item]
     examples: tuple[Example, ...]
     file: str
-
-    def in_force(self, day: date) -> bool:
-        return in_force(day, self.effective_from, self.effective_to)
 
     def summary(self) -> dict[str, JSONValue]:
         return {
@@ -178,7 +172,7 @@ class Tariff:
 
 
 @dataclass(frozen=True)
-class TaxRate:
+class TaxRate(Validity):
     """A consumption tax rate and the days it applies to."""
 
     rate: Decimal
@@ -187,9 +181,6 @@ class TaxRate:
     provenance: Provenance
     cite: Citation | None
     note: str | None
-
-    def in_force(self, day: date) -> bool:
-        return in_force(day, self.effective_from, self.effective_to)
 
 
 def number_json(value: Decimal) -> int | str:

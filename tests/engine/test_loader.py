@@ -1,9 +1,12 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine.errors import ValidationError
-from engine.format.loader import MarkedDict, parse_yaml, read_yaml_file
+from engine.format import loader
+from engine.format.loader import MarkedDict, MarkedList, parse_yaml, read_yaml_file, yaml_files
+from engine.paths import PROJECT_ROOT, rules_dir
 
 
 def test_keys_and_items_remember_their_lines() -> None:
@@ -20,7 +23,7 @@ def test_syntax_error_names_file_line_and_column() -> None:
     (diagnostic,) = caught.value.diagnostics
     assert diagnostic.code == "yaml-syntax"
     assert diagnostic.location.file == "broken.yaml"
-    assert diagnostic.location.line == 3
+    assert (diagnostic.location.line, diagnostic.location.column) == (3, 2)
 
 
 def test_duplicate_keys_are_refused_not_overwritten() -> None:
@@ -53,3 +56,36 @@ def test_merge_keys_may_be_overridden_but_written_keys_not_repeated() -> None:
     assert str(data["x"].where("a")) == "f.yaml:4:3"
     first_wins = parse_yaml("p: &p {a: 1}\nq: &q {a: 2}\nx:\n  <<: [*p, *q]\n", "f.yaml")
     assert first_wins["x"] == {"a": 1}  # YAML: earlier mappings in a merge list take precedence
+
+
+def _marks(value: object) -> object:
+    """The data with every mark, for comparing two parses."""
+    if isinstance(value, MarkedDict):
+        items = {key: _marks(item) for key, item in value.items()}
+        return value.location, dict(value.key_locations), items
+    if isinstance(value, MarkedList):
+        return value.location, list(value.item_locations), [_marks(item) for item in value]
+    return type(value).__name__, value
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML was built without libyaml")
+def test_libyaml_gives_the_data_and_marks_of_the_pure_python_parser() -> None:
+    """The loader runs on libyaml's parser for speed; it must read every bundled file alike."""
+
+    class PurePython(yaml.SafeLoader):
+        file_label = "<string>"
+        construct_mapping = loader._MarkingLoader.construct_mapping
+        construct_sequence = loader._MarkingLoader.construct_sequence
+
+    PurePython.add_constructor("tag:yaml.org,2002:map", PurePython.construct_mapping)
+    PurePython.add_constructor("tag:yaml.org,2002:seq", PurePython.construct_sequence)
+    assert issubclass(loader._MarkingLoader, yaml.CSafeLoader)
+    for path in yaml_files(rules_dir()) + yaml_files(PROJECT_ROOT / "tariffs"):
+        text = path.read_text(encoding="utf-8")
+        pure = PurePython(text)
+        pure.file_label = path.name
+        try:
+            expected = _marks(pure.get_single_data())
+        finally:
+            pure.dispose()
+        assert _marks(parse_yaml(text, path.name)) == expected, path.name
