@@ -26,10 +26,10 @@ from marshmallow import ValidationError as InvalidRequest
 
 from engine.clock import today_in_tokyo
 from engine.errors import ValidationError
-from engine.format.common import Text
 from engine.lifecycle.decision_log import Query, all_records, start_of_day
 from engine.lifecycle.impact import Case, cases_from_log, only, replay
 from engine.lifecycle.reload import load_bundle
+from engine.messages.language import Text
 from engine.paths import rules_dir
 
 from .auth import ADMIN_BLUEPRINT, require_admin

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from engine.format.common import Lang, Text
 from engine.messages import Code, Message
+from engine.messages.language import Lang, Text
 
 from . import orders
 from .decisions import BATCH_LIMIT, answer, check_batch_size, decide_batch, decide_one

@@ -13,7 +13,7 @@ import hmac
 
 from flask import Flask, current_app, request
 
-from engine.format.common import Text
+from engine.messages.language import Text
 
 from .problems import Problem
 

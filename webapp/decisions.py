@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from engine import Decision, FactsError, Rulebook, today_in_tokyo
-from engine.format.common import Lang
+from engine.messages.language import Lang
 from engine.rules.model import RuleSet
 
 from .fast.envelopes import is_plain_batch_item

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template
 
-from engine.format.common import Text
+from engine.messages.language import Text
 
 from .i18n import page_lang
 from .openapi import current_spec

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, Protocol
 
-from engine.format.common import Lang
 from engine.messages import Code, Message
+from engine.messages.language import Lang
 from engine.rules.model import AS_OF, FactSpec, FactType, RuleSet
 
 Control = Literal["select", "checkboxes", "radios", "date", "number", "text"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from engine.format.common import Text
+from engine.messages.language import Text
 
 from .problems import Problem
 from .state import get_rulebook, loaded_tariffs

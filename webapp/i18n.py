@@ -14,7 +14,7 @@ from flask import Flask, request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-from engine.format.common import LANGUAGES, Lang
+from engine.messages.language import LANGUAGES, Lang
 
 DEFAULT_LANG: Lang = "ja"
 LANG_COOKIE = "lang"

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from engine import Decision, EngineError, today_in_tokyo
-from engine.format.common import Lang, Text
+from engine.messages.language import Lang, Text
 from engine.rules.model import OutcomeKind
 
 from .problems import Problem, invalid_fields, prefixed, problem_for_engine_error

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine import Decision, EngineError
-from engine.format.common import Lang
+from engine.messages.language import Lang
 from engine.rules.model import OutcomeKind
 
 from .state import loaded_tariffs

@@ -11,8 +11,8 @@ from typing import Any
 from flask import Blueprint, Response, make_response, render_template, request
 
 from engine import FactsError, NoVersionInForceError
-from engine.format.common import Lang
 from engine.messages import localized
+from engine.messages.language import Lang
 from engine.rules.model import RuleSet
 
 from .forms import AS_OF_FIELD, as_of_from_form, facts_from_form, form_fields

@@ -20,8 +20,8 @@ from flask import Flask, Response, current_app, json, render_template, request
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 
 from engine import EvaluationError, FactsError, NoVersionInForceError, UnknownRuleSetError
-from engine.format.common import Lang, Text
 from engine.messages import Code, Message, localized
+from engine.messages.language import Lang, Text
 
 from .i18n import api_lang, page_lang
 from .observability import current_request_id

@@ -22,7 +22,6 @@ from pathlib import Path
 from flask import Flask, Response, current_app, g
 
 from engine import Rulebook
-from engine.format.common import Text
 from engine.lifecycle.decision_log import AuditError, DecisionLog, log_decisions, open_decision_log
 from engine.lifecycle.reload import (
     Bundle,
@@ -32,6 +31,7 @@ from engine.lifecycle.reload import (
     Lease,
     load_bundle,
 )
+from engine.messages.language import Text
 from engine.paths import rules_dir, tariffs_dir
 from engine.rules.explain import Decision
 from engine.tariff import TariffBook

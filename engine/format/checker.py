@@ -23,7 +23,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Concatenate, ParamSpec, TypeVar
 
 from ..errors import Diagnostic, SourceLocation
-from .common import Citation, Gap, Reading, Source, Text
+from ..messages.language import Text
+from .common import Citation, Gap, Reading, Source
 from .loader import MarkedDict, MarkedList
 from .sources import SEEDS
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-Lang = Literal["ja", "en"]
-LANGUAGES: tuple[Lang, ...] = ("ja", "en")
+from ..messages.language import Text
 
 Region = Literal["ntt_east", "ntt_west"]
 REGIONS: tuple[Region, ...] = ("ntt_east", "ntt_west")
@@ -20,20 +19,6 @@ REGIONS: tuple[Region, ...] = ("ntt_east", "ntt_west")
 #: Where a figure or parameter comes from: the sources, a fact outside them, or our own inference.
 Provenance = Literal["sourced", "outside_fact", "inferred"]
 PROVENANCES: tuple[Provenance, ...] = ("sourced", "outside_fact", "inferred")
-
-
-@dataclass(frozen=True)
-class Text:
-    """A text shown to people, in Japanese and English."""
-
-    ja: str
-    en: str
-
-    def __call__(self, lang: Lang) -> str:
-        return self.en if lang == "en" else self.ja
-
-    def to_dict(self) -> dict[str, str]:
-        return {"ja": self.ja, "en": self.en}
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ..format.common import Lang
 from .catalogue import CATALOGUE, PARAMETERS, Code
+from .language import Lang
 
 __all__ = ["Code", "Message", "localized"]
 

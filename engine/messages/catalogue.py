@@ -18,7 +18,7 @@ from enum import StrEnum
 from string import Formatter
 from typing import Final
 
-from ..format.common import LANGUAGES, Text
+from .language import LANGUAGES, Text
 
 
 class Code(StrEnum):

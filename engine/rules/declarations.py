@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from ..errors import SourceLocation
 from ..format.checker import Checker, describe, join_path, parse_date, show, suggest
-from ..format.common import PROVENANCES, Text
+from ..format.common import PROVENANCES
 from ..format.loader import MarkedDict, MarkedList
+from ..messages.language import Text
 from .model import AS_OF, NUMERIC_TYPES, EnumValue, FactSpec, FactType, FactValue, Parameter
 
 PARAMETER_KEYS = {

@@ -7,7 +7,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from ..format.common import Lang
+from ..messages.language import Lang
 from .facts import facts_json_text, facts_to_json
 from .model import Note, Outcome, OutcomeKind, RuleSet
 

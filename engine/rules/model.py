@@ -11,7 +11,8 @@ from enum import StrEnum
 from typing import Literal
 
 from ..errors import SourceLocation
-from ..format.common import Citation, Gap, Provenance, Reading, Region, Source, Text, Validity
+from ..format.common import Citation, Gap, Provenance, Reading, Region, Source, Validity
+from ..messages.language import Text
 
 
 class FactType(StrEnum):

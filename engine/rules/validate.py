@@ -19,8 +19,9 @@ from datetime import date
 from ..clock import today_in_tokyo
 from ..errors import Diagnostic, FactsError, SourceLocation, ValidationError
 from ..format.checker import Checker, suggest
-from ..format.common import REGIONS, Citation, Reading, Region, Source, Text
+from ..format.common import REGIONS, Citation, Reading, Region, Source
 from ..format.loader import MarkedDict, to_json
+from ..messages.language import Text
 from .conditions import ConditionReader
 from .declarations import read_facts, read_parameters
 from .facts import FactNormalizer

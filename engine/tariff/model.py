@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ..errors import SourceLocation
-from ..format.common import Citation, Gap, Provenance, Reading, Region, Text, Validity
+from ..format.common import Citation, Gap, Provenance, Reading, Region, Validity
+from ..messages.language import Text
 
 ParamType = Literal[
     "int", "money", "decimal", "bool", "date", "datetime", "month", "enum", "string"

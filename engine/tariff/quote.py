@@ -16,8 +16,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..clock import today_in_tokyo
-from ..format.common import Text
 from ..messages import Code, Message
+from ..messages.language import Text
 from .kinds import KINDS
 from .kinds.contract import FigureUnavailable, ItemContext, Line, ParamProblem, text
 from .model import Figure, Item, Tariff, TaxRate

@@ -21,19 +21,10 @@ from typing import Any
 
 from ..errors import Diagnostic, SourceLocation, ValidationError
 from ..format.checker import Checker
-from ..format.common import (
-    PROVENANCES,
-    REGIONS,
-    Citation,
-    Gap,
-    Provenance,
-    Reading,
-    Region,
-    Source,
-    Text,
-)
+from ..format.common import PROVENANCES, REGIONS, Citation, Gap, Provenance, Reading, Region, Source
 from ..format.loader import MarkedDict, read_yaml_file, to_json, yaml_files
 from ..format.sources import SEEDS
+from ..messages.language import Text
 from .model import (
     PRICE_BASES,
     Band,

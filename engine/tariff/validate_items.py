@@ -11,8 +11,9 @@ from collections.abc import Collection, Mapping
 
 from ..errors import SourceLocation
 from ..format.checker import Checker, suggest
-from ..format.common import Citation, Reading, Text
+from ..format.common import Citation, Reading
 from ..format.loader import MarkedDict, MarkedList, to_json
+from ..messages.language import Text
 from .kinds import KINDS
 from .kinds.contract import KindSpec
 from .model import PARAM_TYPES, TAX_MODES, Figure, Item, ParamSpec, ParamType, TaxMode

@@ -63,7 +63,7 @@ def test_golden_definition_of_the_sample(sample_book: Rulebook) -> None:
 
 
 def test_facts_are_encoded_flat() -> None:
-    from engine.format.common import Text
+    from engine.messages.language import Text
     from engine.rules.compiler import build_encoder
     from engine.rules.model import EnumValue, FactSpec, FactType
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import SourceLocation
-from engine.format.common import Text
+from engine.messages.language import Text
 from engine.rules.compiler import NEGATION
 from engine.rules.domain import (
     OTHER_TEXT,

@@ -10,9 +10,9 @@ from string import Formatter
 import pytest
 from marshmallow import RAISE, ValidationError, fields, validate
 
-from engine.format.common import LANGUAGES, Text
 from engine.messages import Code, Message, localized
 from engine.messages.catalogue import CATALOGUE, _check
+from engine.messages.language import LANGUAGES, Text
 from engine.messages.schema import CodedSchema, uncoded_messages
 from engine.paths import rules_dir
 from engine.rules.facts import facts_schema_class

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import SourceLocation
-from engine.format.common import Citation, Text
+from engine.format.common import Citation
+from engine.messages.language import Text
 from engine.rules.compiler import compile_ruleset
 from engine.rules.domain import OTHER_TEXT, condition_holds
 from engine.rules.model import (

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.format.common import Text
+from engine.messages.language import Text
 from engine.tariff.kinds.joint import band_for
 from engine.tariff.kinds.tv_construction import onu_additions, out_of_hours_slot
 from engine.tariff.model import Band

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.format.common import LANGUAGES
+from engine.messages.language import LANGUAGES
 from webapp.state import get_rulebook
 
 from .conftest import TV_ACCEPTED, TV_TWO_REFUSALS

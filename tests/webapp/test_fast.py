@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from marshmallow import Schema, ValidationError, fields
 
 from engine import Decision, Rulebook
-from engine.format.common import LANGUAGES
 from engine.lifecycle.decision_log import Query
+from engine.messages.language import LANGUAGES
 from webapp import create_app
 from webapp.decisions import decide_batch
 from webapp.fast import wsgi

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import FactsError
-from engine.format.common import Lang
 from engine.memo import PerObject
+from engine.messages.language import Lang
 from engine.rules.explain import Decision, Reason
 from engine.rules.model import Outcome, RuleSet
 

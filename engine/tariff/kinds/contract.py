@@ -18,8 +18,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from ...format.common import Citation, Gap, Text
+from ...format.common import Citation, Gap
 from ...messages import Code, Message
+from ...messages.language import Text
 from ..model import Band, Figure, Item, ParamType, Tariff
 
 LineStatus = Literal["priced", "not_charged", "cannot_be_priced", "refused"]

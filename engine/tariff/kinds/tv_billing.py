@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
-from ...format.common import Text
 from ...messages import Code
+from ...messages.language import Text
 from ..money import prorate, truncate_yen
 from ..periods import (
     Period,
