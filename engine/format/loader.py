@@ -108,8 +108,7 @@ def parse_yaml(text: str, file_label: str) -> Any:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
-        column = mark.column + 1 if mark else 0
+        line, column = _position(text, mark.line, mark.column) if mark else (0, 0)
         problem = exc.problem or exc.context or "not valid YAML"
         raise ValidationError(
             [Diagnostic("yaml-syntax", problem, SourceLocation(file_label, line, column))]
@@ -120,6 +119,16 @@ def parse_yaml(text: str, file_label: str) -> Any:
         ) from None
     finally:
         loader.dispose()
+
+
+def _position(text: str, line: int, column: int) -> tuple[int, int]:
+    """A 1-based position for a 0-based mark. libyaml marks the end of a file that lacks a final
+    newline on the line after it; the position people see is the end of the last line (where the
+    pure-Python parser puts it too)."""
+    lines = text.split("\n")
+    if line >= len(lines):
+        return len(lines), len(lines[-1]) + 1
+    return line + 1, column + 1
 
 
 def read_yaml_file(path: Path, label: str | None = None) -> Any:

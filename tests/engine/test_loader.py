@@ -89,3 +89,23 @@ def test_libyaml_gives_the_data_and_marks_of_the_pure_python_parser() -> None:
         finally:
             pure.dispose()
         assert _marks(parse_yaml(text, path.name)) == expected, path.name
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ruleset: [", "a: [\n", "a: 1\nb: [x", "a: 1\nb: [x\n", "a: {b: 1", "a:\n  - 1\n - 2\n"],
+)
+def test_a_syntax_error_is_placed_where_the_pure_python_parser_places_it(text: str) -> None:
+    """libyaml marks the end of a file without a final newline one line too far; the loader does not."""
+    try:
+        yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - the safe loader, for its marks only
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        assert mark is not None
+        expected = (mark.line + 1, mark.column + 1)
+    else:
+        pytest.fail("not a syntax error")
+    with pytest.raises(ValidationError) as raised:
+        parse_yaml(text, "f.yaml")
+    location = raised.value.diagnostics[0].location
+    assert (location.line, location.column) == expected
