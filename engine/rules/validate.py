@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 from ..clock import today_in_tokyo
 from ..errors import Diagnostic, FactsError, SourceLocation, ValidationError
 from ..format.checker import Checker, suggest
-from ..format.common import REGIONS, Citation, Reading, Region, Source
+from ..format.common import Citation, Reading
+from ..format.header import Header, read_header
 from ..format.loader import MarkedDict, to_json
-from ..messages.language import Text
 from .conditions import ConditionReader
 from .declarations import read_facts, read_parameters
 from .facts import FactNormalizer
@@ -38,9 +37,11 @@ from .model import (
     RuleSet,
 )
 
+#: {key: required}. The header's keys are checked by format.header.read_header, so they are marked
+#: optional here: a missing one is reported once.
 TOP_LEVEL_KEYS = {
-    "ruleset": True, "version": True, "title": True, "description": False, "region": True,
-    "effective_from": True, "effective_to": False, "sources": True, "readings": False,
+    "ruleset": False, "version": False, "title": False, "description": False, "region": False,
+    "effective_from": False, "effective_to": False, "sources": False, "readings": False,
     "parameters": False, "facts": True, "outcomes": True, "decide": True, "precedence": False,
     "default": True, "rules": True, "examples": True,
 }  # fmt: skip
@@ -49,25 +50,11 @@ OUTCOME_KINDS = tuple(k.value for k in OutcomeKind)
 
 
 @dataclass
-class _Header:
-    """The top-level scalars of a rule file, each None until read without error."""
-
-    id: str | None = None
-    version: str | None = None
-    title: Text | None = None
-    description: Text | None = None
-    region: Region | None = None
-    effective_from: date | None = None
-    effective_to: date | None = None
-    sources: tuple[Source, ...] = ()
-    decide: DecideMode | None = None
-
-
-@dataclass
 class _Draft:
     """What the stages have built so far for one file."""
 
-    header: _Header = field(default_factory=_Header)
+    header: Header = field(default_factory=Header)
+    decide: DecideMode | None = None
     readings: dict[str, Reading] = field(default_factory=dict)
     parameters: dict[str, Parameter] = field(default_factory=dict)
     facts: dict[str, FactSpec] = field(default_factory=dict)
@@ -109,20 +96,7 @@ def check_ruleset(raw: object, file: str) -> tuple[RuleSet | None, list[Diagnost
 
 
 def _stage_header(checker: Checker, top: MarkedDict, draft: _Draft) -> None:
-    h = draft.header
-    h.id = checker.identifier(top.get("ruleset"), top.where("ruleset"), "ruleset")
-    h.version = checker.version(top.get("version"), top.where("version"), "version")
-    h.title = checker.text(top.get("title"), top.where("title"), "title")
-    if "description" in top:
-        h.description = checker.text(top["description"], top.where("description"), "description")
-    h.region = checker.choice(top.get("region"), top.where("region"), "region", REGIONS)
-    start = checker.day(top.get("effective_from"), top.where("effective_from"), "effective_from")
-    end = None
-    if top.get("effective_to") is not None:
-        end = checker.day(top["effective_to"], top.where("effective_to"), "effective_to")
-    checker.in_order(start, end, top.where("effective_to"), "effective_to")
-    h.effective_from, h.effective_to = start, end
-    h.sources = checker.sources(top.get("sources"), top.where("sources"), "sources")
+    draft.header = read_header(checker, top, "ruleset")
 
 
 def _stage_readings(checker: Checker, top: MarkedDict, draft: _Draft) -> None:
@@ -194,7 +168,7 @@ def _notes(
 
 def _precedence(checker: Checker, top: MarkedDict, draft: _Draft) -> None:
     mode = checker.choice(top.get("decide"), top.where("decide"), "decide", DECIDE_MODES)
-    draft.header.decide = mode
+    draft.decide = mode
     raw = top.get("precedence")
     if mode == "first_match":
         if raw is not None:
@@ -475,7 +449,7 @@ STAGES: tuple[Callable[[Checker, MarkedDict, _Draft], None], ...] = (
 def _assemble(top: MarkedDict, draft: _Draft, file: str) -> RuleSet:
     """The model, from a draft whose stages recorded no error (so every header field is set)."""
     h = draft.header
-    assert h.id and h.version and h.title and h.region and h.effective_from and h.decide
+    assert h.id and h.version and h.title and h.region and h.effective_from and draft.decide
     assert draft.default is not None
     default_outcome, default_reason = draft.default
     return RuleSet(
@@ -488,7 +462,7 @@ def _assemble(top: MarkedDict, draft: _Draft, file: str) -> RuleSet:
         sources=h.sources,
         facts=tuple(draft.facts.values()),
         outcomes=tuple(draft.outcomes.values()),
-        decide=h.decide,
+        decide=draft.decide,
         precedence=draft.precedence,
         default_outcome=default_outcome,
         default_reason=default_reason,

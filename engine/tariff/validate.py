@@ -14,17 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..errors import Diagnostic, SourceLocation, ValidationError
 from ..format.checker import Checker
-from ..format.common import PROVENANCES, REGIONS, Citation, Gap, Provenance, Reading, Region, Source
+from ..format.common import PROVENANCES, Citation, Gap, Provenance, Reading
+from ..format.header import Header, read_header
 from ..format.loader import MarkedDict, read_yaml_file, to_json, yaml_files
 from ..format.sources import SEEDS
-from ..messages.language import Text
 from .model import (
     PRICE_BASES,
     Band,
@@ -74,14 +73,7 @@ RATE_KEYS = ("rate", "effective_from", "effective_to", "provenance", "cite", "no
 class _Draft:
     """What the stages have built so far for one tariff file; header fields are None until read."""
 
-    id: str | None = None
-    version: str | None = None
-    title: Text | None = None
-    description: Text | None = None
-    region: Region | None = None
-    effective_from: date | None = None
-    effective_to: date | None = None
-    sources: tuple[Source, ...] = ()
+    header: Header = field(default_factory=Header)
     price_basis: PriceBasis | None = None
     tax_cite: Citation | None = None
     readings: dict[str, Reading] = field(default_factory=dict)
@@ -93,7 +85,7 @@ class _Draft:
 
     @property
     def source_names(self) -> list[str]:
-        return [s.file for s in self.sources]
+        return self.header.source_names
 
 
 def build_tariff(raw: MarkedDict, checker: Checker) -> Tariff | None:
@@ -106,17 +98,7 @@ def build_tariff(raw: MarkedDict, checker: Checker) -> Tariff | None:
 
 def _stage_header(checker: Checker, raw: MarkedDict, draft: _Draft) -> None:
     checker.unknown_keys(raw, TARIFF_KEYS, "")
-    draft.id = checker.required(raw, "tariff", "tariff", checker.identifier)
-    draft.version = checker.required(raw, "version", "version", checker.version)
-    draft.title = checker.required(raw, "title", "title", checker.text)
-    draft.description = checker.optional(raw, "description", "description", checker.text)
-    draft.region = checker.required(raw, "region", "region", checker.one_of(REGIONS))
-    draft.effective_from = checker.required(raw, "effective_from", "effective_from", checker.day)
-    draft.effective_to = checker.optional(raw, "effective_to", "effective_to", checker.day)
-    checker.in_order(
-        draft.effective_from, draft.effective_to, raw.where("effective_to"), "effective_to"
-    )
-    draft.sources = checker.required(raw, "sources", "sources", checker.sources) or ()
+    draft.header = read_header(checker, raw, "tariff")
 
 
 def _stage_tax(checker: Checker, raw: MarkedDict, draft: _Draft) -> None:
@@ -198,17 +180,18 @@ STAGES: tuple[Callable[[Checker, MarkedDict, _Draft], None], ...] = (
 
 def _assemble(draft: _Draft, file: str) -> Tariff:
     """The model, from a draft whose stages recorded no error (so every required field is set)."""
-    assert draft.id and draft.version and draft.title and draft.region and draft.effective_from
+    h = draft.header
+    assert h.id and h.version and h.title and h.region and h.effective_from
     assert draft.price_basis and draft.tax_cite
     return Tariff(
-        id=draft.id,
-        version=draft.version,
-        title=draft.title,
-        description=draft.description,
-        region=draft.region,
-        effective_from=draft.effective_from,
-        effective_to=draft.effective_to,
-        sources=tuple((s.file, s.title) for s in draft.sources),
+        id=h.id,
+        version=h.version,
+        title=h.title,
+        description=h.description,
+        region=h.region,
+        effective_from=h.effective_from,
+        effective_to=h.effective_to,
+        sources=tuple((s.file, s.title) for s in h.sources),
         price_basis=draft.price_basis,
         tax_cite=draft.tax_cite,
         readings=draft.readings,
