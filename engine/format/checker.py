@@ -145,11 +145,10 @@ class Checker:
         **options: Extra.kwargs,
     ) -> T | None:
         """``read`` the value under ``key``; an absent or null value is ``missing-key``."""
-        value = node.get(key)
-        if value is None:
+        if node.get(key) is None:
             self.error("missing-key", f"{key!r} is required", node.where(key), path)
             return None
-        return read(value, node.where(key), path, *extra, **options)
+        return self.optional(node, key, path, read, *extra, **options)
 
     def optional(
         self,
