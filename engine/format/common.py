@@ -16,6 +16,10 @@ from ..messages.language import Text
 Region = Literal["ntt_east", "ntt_west"]
 REGIONS: tuple[Region, ...] = ("ntt_east", "ntt_west")
 
+#: Longest text a request may put in a fact or a quote parameter: facts are codes and short texts, a
+#: parameter's free text names a supplied amount; neither is ever a document.
+MAX_STRING_LENGTH = 200
+
 #: Where a figure or parameter comes from: the sources, a fact outside them, or our own inference.
 Provenance = Literal["sourced", "outside_fact", "inferred"]
 PROVENANCES: tuple[Provenance, ...] = ("sourced", "outside_fact", "inferred")

@@ -14,6 +14,7 @@ from typing import Any
 from marshmallow import RAISE, ValidationError, fields, validate
 
 from ..errors import FactsError
+from ..format.common import MAX_STRING_LENGTH
 from ..jsontext import dumps_facts
 from ..messages import Code, Message
 from ..messages.schema import CodedSchema
@@ -49,10 +50,6 @@ class StrictString(fields.String):
         if not isinstance(value, str):
             raise self.make_error("invalid")
         return value
-
-
-#: Longest string a fact may hold; facts are codes and short texts, never documents.
-MAX_STRING_LENGTH = 200
 
 
 def _one_of(spec: FactSpec) -> validate.OneOf:

@@ -37,10 +37,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from ..format.common import MAX_STRING_LENGTH
 from .compiler import CompiledRuleSet, compile_ruleset, negation_normal_form, rule_action
 from .domain import Partition, comparisons, partition
 from .explain import Decision, Reason
-from .facts import MAX_STRING_LENGTH
 from .model import (
     AS_OF,
     Compare,

@@ -13,14 +13,12 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..format.common import MAX_STRING_LENGTH
 from ..messages import Code, Message
 from .model import ParamSpec, number_json
 from .periods import YearMonth
 
 FieldErrors = dict[str, list[str]]
-
-#: Longest free text a parameter may hold (descriptions of supplied amounts).
-MAX_STRING_LENGTH = 200
 
 
 class BadValue(ValueError):
