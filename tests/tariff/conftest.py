@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from engine.errors import EngineError
 from engine.paths import PROJECT_ROOT
-from engine.tariff import TariffBook, load_tariffs
+from engine.tariff import QuoteRequestError, TariffBook, load_tariffs
 
 TARIFFS = PROJECT_ROOT / "tariffs"
 
@@ -34,3 +36,16 @@ def tariff_copy(tmp_path: Path) -> Callable[[str, str, str], Path]:
         return folder
 
     return edit
+
+
+def _field_errors(book: TariffBook, request: dict[str, Any]) -> dict[str, list[str]]:
+    with pytest.raises(QuoteRequestError) as caught:
+        book.quote(request)
+    assert isinstance(caught.value, EngineError)
+    return caught.value.fields
+
+
+@pytest.fixture
+def field_errors() -> Callable[[TariffBook, dict[str, Any]], dict[str, list[str]]]:
+    """Price a request that must fail; returns its field errors (path → messages)."""
+    return _field_errors
