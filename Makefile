@@ -6,8 +6,10 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 2
+# Test processes (pytest-xdist). Many tests wait on servers and child processes, so more than the 2 cores pays.
+TEST_JOBS ?= 3
 
-.PHONY: setup run test lint unit check-rules clean browser-deps postgres bench
+.PHONY: setup run test lint unit check-rules clean browser-deps postgres proxy-deps bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +19,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: setup
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) 'webapp:create_app()'
+# nginx in front of gunicorn's sync workers: the settings are webapp/serving/ (docs/deployment.md).
+run: setup proxy-deps
+	$(BIN)/python -m webapp.serving --bind $(HOST):$(PORT) --workers $(WORKERS)
 
 lint: setup
 	$(BIN)/ruff check engine webapp tests bench
@@ -37,12 +40,16 @@ browser-deps:
 	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(APT_INSTALL) chromium)
 	fc-list :lang=ja 2>/dev/null | grep -q . || ($(SUDO) apt-get update && $(APT_INSTALL) fonts-ipafont-gothic)
 
+# The server reads every request whole in Debian's nginx before a worker sees it (webapp/serving/).
+proxy-deps:
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || ($(SUDO) apt-get update && $(APT_INSTALL) nginx)
+
 # The decision-log tests start a throwaway PostgreSQL server from Debian's package (tests/lifecycle).
 postgres:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ($(SUDO) apt-get update && $(APT_INSTALL) postgresql)
 
-unit: setup browser-deps postgres
-	$(BIN)/pytest
+unit: setup browser-deps postgres proxy-deps
+	$(BIN)/pytest -n $(TEST_JOBS) --dist worksteal
 
 test: lint check-rules unit
 
@@ -50,7 +57,7 @@ test: lint check-rules unit
 # rounds wait for a quiet host; nothing else should run).
 # Each script's report is kept in test-output/bench/ for copying into the docs.
 BENCH_OUT := test-output/bench
-bench: setup
+bench: setup proxy-deps
 	$(BIN)/pip install --quiet -e '.[bench]'
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/python bench/decisions.py | tee $(BENCH_OUT)/decisions.md

@@ -4,7 +4,8 @@
     .venv/bin/python bench/http_load.py --runs 1 --duration 5
     .venv/bin/python bench/http_load.py --runs 5 --quiet 2   # each round waits for a quiet host
 
-Every server runs as `make run` starts the service: gunicorn, 2 sync workers, on 127.0.0.1.
+Every server runs as `make run` starts the service (``python -m webapp.serving``: nginx reading each
+request whole in front of gunicorn's 2 sync workers), on 127.0.0.1.
 
 * ``bare``: a bare Flask JSON endpoint (``bench/bare_app.py``), the baseline;
 * ``service``: the service with its defaults, the decision log on (SQLite, WAL, ``synchronous=NORMAL``;
@@ -139,8 +140,8 @@ def serve(name: str, server: Server, stderr: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", **server.env}
     with stderr.open("ab") as log:  # append mode: own_time_p99 empties it between runs
         process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--bind",
-             f"127.0.0.1:{server.port}", "--log-level", "warning", server.target],
+            [str(VENV_BIN / "python"), "-m", "webapp.serving", "--workers", str(WORKERS),
+             "--bind", f"127.0.0.1:{server.port}", "--log-level", "warning", "--app", server.target],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
     deadline = time.monotonic() + 120
@@ -403,7 +404,7 @@ def report(
             "—" if math.isnan(m["half_own_p99"]) else m["half_own_p99"],
             f"{m['rps'] * endpoint.decisions:,.0f}" if endpoint.decisions else "—",
         ])  # fmt: skip
-    print(f"machine: {machine()}\nrevision: {git_revision()}; gunicorn {WORKERS} sync workers; "
+    print(f"machine: {machine()}\nrevision: {git_revision()}; nginx + gunicorn {WORKERS} sync workers; "
           f"max: wrk {CONNECTIONS} connections; half: {PACED_CONNECTIONS} paced connections; "
           f"{args.duration:g} s runs, median of {args.runs}\n")  # fmt: skip
     print(table(["endpoint", "server", "max requests/s", "vs bare", "vs bare, per round",

@@ -2,8 +2,10 @@
 
 ``gunicorn 'webapp:create_app()'`` serves it; the rulebook and tariffs are loaded once at start-up.
 :func:`create_app` is the composition root: settings, then each part wired with its ``init_app``
-(the engine state in :mod:`webapp.state`, the tokens in :mod:`webapp.auth`), the blueprints, and the
-fast path of :mod:`webapp.fast` in front of it all.
+(the engine state in :mod:`webapp.state`, the tokens in :mod:`webapp.auth`, the headers, the page's
+access rule and CSRF in :mod:`webapp.security`), the blueprints, and the fast path of
+:mod:`webapp.fast` in front of it all. How it is served (a buffering proxy in front of gunicorn) is
+:mod:`webapp.serving`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Any
 
 from flask import Flask
 
-from . import admin, auth, i18n, observability, problems, state
+from . import admin, auth, i18n, observability, problems, security, state
 from .decisions import BATCH_LIMIT, BODY_LIMIT
 from .fast.wsgi import DecisionFastPath
+from .inputs import RequestScreen
 
 #: Largest request body (bytes): about 5,000 typical batch items.
 DEFAULT_MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -49,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     state.init_app(app)
     auth.init_app(app)
+    security.init_app(app)
 
     from . import api, docs, health, pages
 
@@ -57,6 +61,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(pages.bp)
+    # Bytes that are not UTF-8 and chunked bodies over the limit are refused before Flask reads them;
+    # the fast path hands the screen what it does not answer itself.
+    app.wsgi_app = RequestScreen(app, app.wsgi_app)  # type: ignore[method-assign]
     if app.config["FAST_PATH"]:
         app.wsgi_app = DecisionFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

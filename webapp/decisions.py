@@ -19,6 +19,7 @@ from engine.rules.model import RuleSet
 from .fast.envelopes import is_plain_batch_item
 from .problems import flatten_messages
 from .schemas import BATCH_ITEM
+from .security import with_security_headers
 
 #: Config key of the largest request body in bytes: Flask's own setting; werkzeug enforces it (413).
 BODY_LIMIT = "MAX_CONTENT_LENGTH"
@@ -37,14 +38,17 @@ def check_batch_size(data: Any, limit: int) -> bool:
 
 
 def answer(text: str, lang: Lang) -> tuple[bytes, Headers]:
-    """The body and headers of a 200 answer whose JSON is ``text`` (what ``jsonify`` would send);
-    ``X-Request-ID`` is added to every response by :mod:`webapp.observability`."""
+    """The body and headers of a 200 answer whose JSON is ``text`` (what ``jsonify`` would send, with
+    the header set :mod:`webapp.security` adds to every Flask response); ``X-Request-ID`` is added to
+    every response by :mod:`webapp.observability`."""
     body = (text + "\n").encode()
-    return body, [
-        ("Content-Type", JSON_MIMETYPE),
-        ("Content-Length", str(len(body))),
-        ("Content-Language", lang),
-    ]
+    return body, with_security_headers(
+        [
+            ("Content-Type", JSON_MIMETYPE),
+            ("Content-Length", str(len(body))),
+            ("Content-Language", lang),
+        ]
+    )
 
 
 def decide_one(book: Rulebook, ruleset_id: str, envelope: dict[str, Any]) -> Decision:

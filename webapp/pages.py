@@ -2,16 +2,19 @@
 
 Server-rendered and usable without JavaScript. Japanese first; ``?lang=en`` switches to English and is
 remembered in a cookie. The page asks the same engine the API asks, through the same rulebook accessor.
+Who may use it and the CSRF token of every form are :mod:`webapp.security`'s: its guard runs before
+every view here, so a refused request decides nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, make_response, render_template, request
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from engine import FactsError, NoVersionInForceError
-from engine.messages import localized
+from engine.messages import Code, Message, localized
 from engine.messages.language import Lang
 from engine.rules.model import RuleSet
 
@@ -19,20 +22,56 @@ from .forms import AS_OF_FIELD, as_of_from_form, facts_from_form, form_fields
 from .i18n import LANG_COOKIE, as_lang, page_lang
 from .page_quotes import quote_for_decision
 from .problems import message_lists, problem_for_engine_error
+from .security import page_access_code, page_guard, safe_next, sign_in, sign_out
 from .state import get_rulebook
 
 bp = Blueprint("pages", __name__)
+bp.before_request(page_guard)
 
 ONE_YEAR = 365 * 24 * 3600
+#: The sign-in form's fields: the access code, and the page to return to.
+CODE_FIELD, NEXT_FIELD = "access_code", "next"
 
 
 @bp.after_request
 def remember_language(response: Response) -> Response:
-    """Keep an explicit ``?lang=`` choice for the next pages."""
+    """Keep an explicit ``?lang=`` choice for the next pages (a cookie scripts cannot read, sent on
+    links from other sites, ``Secure`` over https)."""
     chosen = as_lang(request.args.get("lang"))
     if chosen:
-        response.set_cookie(LANG_COOKIE, chosen, max_age=ONE_YEAR, samesite="Lax")
+        response.set_cookie(LANG_COOKIE, chosen, max_age=ONE_YEAR, samesite="Lax", httponly=True,
+                            secure=request.is_secure)  # fmt: skip
     return response
+
+
+def _signin_page(status: int = 200, error: str | None = None) -> Response:
+    lang = page_lang()
+    target = safe_next(request.values.get(NEXT_FIELD))
+    html = render_template("signin.html", lang=lang, next=target, code_field=CODE_FIELD,
+                           next_field=NEXT_FIELD, error=error)  # fmt: skip
+    return make_response(html, status)
+
+
+@bp.get("/signin")
+def signin() -> BaseResponse:
+    """The access-code form; with no code configured there is nothing to sign in to."""
+    if page_access_code() is None:
+        return redirect(safe_next(request.args.get(NEXT_FIELD)), 303)
+    return _signin_page()
+
+
+@bp.post("/signin")
+def signin_submit() -> BaseResponse:
+    """Sign in with the access code (403 and the form again when it is wrong)."""
+    if page_access_code() is None or sign_in(request.form.get(CODE_FIELD, "")):
+        return redirect(safe_next(request.form.get(NEXT_FIELD)), 303)
+    return _signin_page(403, localized(Message(Code.ACCESS_CODE_WRONG), page_lang()))
+
+
+@bp.post("/signout")
+def signout() -> BaseResponse:
+    sign_out()
+    return redirect(url_for("pages.signin"), 303)
 
 
 @bp.get("/")

@@ -93,6 +93,74 @@ class Code(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL_ERROR = "internal_error"
+    # Hostile input: request bytes that are not UTF-8, bodies that cannot be read, admin queries.
+    NOT_UTF8 = "not_utf8"
+    REQUEST_NOT_UTF8 = "request_not_utf8"
+    BODY_NOT_UTF8 = "body_not_utf8"
+    JSON_TOO_DEEP = "json_too_deep"
+    JSON_LONE_SURROGATE = "json_lone_surrogate"
+    BODY_UNREADABLE = "body_unreadable"
+    CONTROL_CHARACTERS = "control_characters"
+    DATE_OUT_OF_RANGE = "date_out_of_range"
+    ADMIN_SEND_OBJECT = "admin_send_object"
+    ADMIN_NOT_AN_OBJECT = "admin_not_an_object"
+    ADMIN_NAME_CANDIDATE = "admin_name_candidate"
+    ADMIN_CANDIDATE_MISSING = "admin_candidate_missing"
+    ADMIN_NO_CANDIDATE_FOLDER = "admin_no_candidate_folder"
+    ADMIN_NOT_UNDER_ROOT = "admin_not_under_root"
+    ADMIN_INVALID_DATE = "admin_invalid_date"
+    ADMIN_INVALID_LIMIT = "admin_invalid_limit"
+    ADMIN_INVALID_CASES = "admin_invalid_cases"
+    ADMIN_NOT_A_DAY = "admin_not_a_day"
+    ADMIN_NOT_A_MOMENT = "admin_not_a_moment"
+    ADMIN_QUERY_LIMIT = "admin_query_limit"
+    ADMIN_TOO_MANY_CASES = "admin_too_many_cases"
+    ADMIN_CASE_NO_RULESET = "admin_case_no_ruleset"
+    ADMIN_CASE_NO_FACTS = "admin_case_no_facts"
+    # Serving, the page's access rule and CSRF (hardening: server model, page access, headers).
+    REQUEST_HEAD_TOO_LARGE = "request_head_too_large"
+    SERVER_UNAVAILABLE = "server_unavailable"
+    FORM_EXPIRED = "form_expired"
+    ACCESS_CODE_WRONG = "access_code_wrong"
+    # The decision log under faults (hardening: a lost log folder, readiness).
+    DECISION_LOG_UNAVAILABLE = "decision_log_unavailable"
+    DECISION_LOG_NOT_READY = "decision_log_not_ready"
+    RULES_NOT_LOADED = "rules_not_loaded"
+    # Reloads across workers (hardening: worker generations).
+    RELOAD_REFUSED = "reload_refused"
+    # Bounds on input (hardening: huge integers, far-future months).
+    INTEGER_OUT_OF_RANGE = "integer_out_of_range"
+    MONTH_OUT_OF_RANGE = "month_out_of_range"
+    # Partial answers and what-ifs (engine.rules.partial): facts sent as unknown, the answer that
+    # depends on them, the labels of the values a branch or a change stands for, the cost bound.
+    UNKNOWN_NOT_A_FACT = "unknown_not_a_fact"
+    UNKNOWN_ALSO_GIVEN = "unknown_also_given"
+    TOO_MANY_COMBINATIONS = "too_many_combinations"
+    WHATIF_TOO_SLOW = "whatif_too_slow"
+    PARTIAL_LABEL = "partial_label"
+    PARTIAL_MISSING = "partial_missing"
+    PARTIAL_ASK = "partial_ask"
+    PARTIAL_MATTERS = "partial_matters"
+    PARTIAL_DOES_NOT_MATTER = "partial_does_not_matter"
+    VALUE_YES = "value_yes"
+    VALUE_NO = "value_no"
+    VALUE_ANY = "value_any"
+    NUMBER_FROM = "number_from"
+    NUMBER_UP_TO = "number_up_to"
+    NUMBER_FROM_TO = "number_from_to"
+    DATE_FROM = "date_from"
+    DATE_UP_TO = "date_up_to"
+    DATE_FROM_TO = "date_from_to"
+    TEXT_EXACTLY = "text_exactly"
+    TEXT_OTHER = "text_other"
+    LIST_HAS_NOT = "list_has_not"
+    LIST_HAS_NONE = "list_has_none"
+    LIST_HAS_ALL = "list_has_all"
+    LIST_OTHER_VALUES = "list_other_values"
+    RELATION_LT = "relation_lt"
+    RELATION_EQ = "relation_eq"
+    RELATION_GT = "relation_gt"
+    RELATION_NE = "relation_ne"
 
 
 CATALOGUE: Final[Mapping[Code, Text]] = {
@@ -269,6 +337,169 @@ CATALOGUE: Final[Mapping[Code, Text]] = {
         "処理中にエラーが発生しました（{kind}）。リクエストIDを添えてお問い合わせください。",
         "Something went wrong on our side ({kind}); quote the request id.",
     ),
+    # Hostile input: request bytes that are not UTF-8, bodies that cannot be read, admin queries.
+    # The English of the JSON and admin messages is what the API answered before they had codes.
+    Code.NOT_UTF8: Text(
+        "UTF-8 として正しくないバイトが含まれています。", "Holds bytes that are not valid UTF-8."
+    ),
+    Code.REQUEST_NOT_UTF8: Text(
+        "リクエストの {field} に UTF-8 として読めない部分があります。UTF-8 で送ってください。",
+        "The request's {field} is not valid UTF-8; send it as UTF-8.",
+    ),
+    Code.BODY_NOT_UTF8: Text(
+        "本文を JSON として読めません（{offset} バイト目が UTF-8 ではありません）。",
+        "The body is not valid JSON (byte {offset} is not UTF-8).",
+    ),
+    Code.JSON_TOO_DEEP: Text(
+        "本文を JSON として読めません（入れ子が深すぎます）。",
+        "The body is not valid JSON (nested too deeply).",
+    ),
+    Code.JSON_LONE_SURROGATE: Text(
+        "本文を JSON として読めません（文字列に対のない UTF-16 サロゲートのエスケープがあります）。",
+        "The body is not valid JSON (a string holds an unpaired UTF-16 surrogate escape).",
+    ),
+    Code.BODY_UNREADABLE: Text(
+        "リクエスト本文を読み取れませんでした（チャンク転送の形式の誤り、または接続の切断）。",
+        "The request body could not be read (a malformed chunked encoding, or the connection "
+        "closed).",
+    ),
+    Code.CONTROL_CHARACTERS: Text(
+        "制御文字（NUL など）は使えません。", "Must not contain control characters (such as NUL)."
+    ),
+    Code.DATE_OUT_OF_RANGE: Text(
+        "{min} から {max} までの日付（日時）を指定してください。",
+        "Must be a date (or date-time) from {min} to {max}.",
+    ),
+    Code.ADMIN_SEND_OBJECT: Text("JSON オブジェクトを送ってください。", "Send a JSON object."),
+    Code.ADMIN_NOT_AN_OBJECT: Text("JSON オブジェクトではありません。", "Expected a JSON object."),
+    Code.ADMIN_NAME_CANDIDATE: Text("候補フォルダを指定してください。", "Name the candidate."),
+    Code.ADMIN_CANDIDATE_MISSING: Text(
+        "候補のルールフォルダを指定してください。", "Missing the candidate rules folder."
+    ),
+    Code.ADMIN_NO_CANDIDATE_FOLDER: Text("候補フォルダがありません。", "No such candidate folder."),
+    Code.ADMIN_NOT_UNDER_ROOT: Text(
+        "{name!r} は impact のルートフォルダの下にあるフォルダではありません。",
+        "{name!r} is not a folder under the impact root.",
+    ),
+    Code.ADMIN_INVALID_DATE: Text("日付が不正です。", "Invalid date."),
+    Code.ADMIN_INVALID_LIMIT: Text("件数が不正です。", "Invalid limit."),
+    Code.ADMIN_INVALID_CASES: Text("cases が不正です。", "Invalid cases."),
+    Code.ADMIN_NOT_A_DAY: Text(
+        "{input!r} は日付（YYYY-MM-DD）ではありません。", "{input!r} is not a date YYYY-MM-DD."
+    ),
+    Code.ADMIN_NOT_A_MOMENT: Text(
+        "{input!r} は日付（YYYY-MM-DD）でも ISO 形式の日時でもありません。",
+        "{input!r} is not a date YYYY-MM-DD or an ISO date-time.",
+    ),
+    Code.ADMIN_QUERY_LIMIT: Text(
+        "1 から {max} までの整数を指定してください。", "Must be a whole number from 1 to {max}."
+    ),
+    Code.ADMIN_TOO_MANY_CASES: Text(
+        "cases は {max} 件以内のリストで指定してください。", "A list of at most {max} cases."
+    ),
+    Code.ADMIN_CASE_NO_RULESET: Text(
+        "判定ルールの ID を指定してください。", "Missing the rule set id."
+    ),
+    Code.ADMIN_CASE_NO_FACTS: Text(
+        "facts をオブジェクトで指定してください。", "Expected an object of facts."
+    ),
+    # Serving, the page's access rule and CSRF (hardening: server model, page access, headers).
+    Code.REQUEST_HEAD_TOO_LARGE: Text(
+        "リクエスト行またはヘッダーが長すぎるか、多すぎます（1行 {limit} バイトまで）。",
+        "The request line or the headers are too long or too many (at most {limit} bytes a line).",
+    ),
+    Code.SERVER_UNAVAILABLE: Text(
+        "サービスを起動中または再起動中です。しばらくしてから、もう一度お試しください。",
+        "The service is starting or restarting; retry in a few seconds.",
+    ),
+    Code.FORM_EXPIRED: Text(
+        "フォームの有効期限が切れたか、このページから送信されたものではありません。"
+        "ページを再読み込みしてから、もう一度送信してください。",
+        "The form has expired or was not sent from this page; reload the page and send it again.",
+    ),
+    Code.ACCESS_CODE_WRONG: Text(
+        "アクセスコードが正しくありません。", "The access code is not valid."
+    ),
+    # The decision log under faults (hardening: a lost log folder, readiness).
+    Code.DECISION_LOG_UNAVAILABLE: Text(
+        "判定記録を保存できないため、処理できませんでした。しばらくしてから再度お試しください。",
+        "The decision log is unavailable, so the request was not processed; retry later.",
+    ),
+    Code.DECISION_LOG_NOT_READY: Text(
+        "判定記録に書き込めないため、判定を受け付けられません。",
+        "The decision log cannot be written, so no decision can be answered.",
+    ),
+    Code.RULES_NOT_LOADED: Text("判定ルールが読み込まれていません。", "No rule sets are loaded."),
+    # Reloads across workers (hardening: worker generations). The reason is the operator's
+    # diagnostic, as the English always said it.
+    Code.RELOAD_REFUSED: Text(
+        "読み込みを中止しました（{reason}）。前の版で判定を続けます。", "Reload refused ({reason})."
+    ),
+    # Bounds on input (hardening: huge integers, far-future months). A whole number beyond the range
+    # durable_rules compares exactly, and a month beyond the calendar the tariffs' arithmetic covers.
+    Code.INTEGER_OUT_OF_RANGE: Text(
+        "{min}から{max}までの整数にしてください（これを超える数は正確に判定できません）。",
+        "Must be a whole number from {min} to {max} (larger numbers cannot be decided exactly).",
+    ),
+    Code.MONTH_OUT_OF_RANGE: Text(
+        "{min} から {max} までの年月を指定してください。",
+        "Must be a month from {min} to {max}.",
+    ),
+    # Partial answers and what-ifs (engine.rules.partial). The Japanese is read out to a customer:
+    # the answer, when it depends on something nobody knows yet, and what to confirm.
+    Code.UNKNOWN_NOT_A_FACT: Text("この判定ルールにない項目です。", "Not a fact of this rule set."),
+    Code.UNKNOWN_ALSO_GIVEN: Text(
+        "facts にも値があります。わからない項目は facts に入れないでください。",
+        "Also given in facts: leave a fact that is unknown out of facts.",
+    ),
+    Code.TOO_MANY_COMBINATIONS: Text(
+        "考えられる組み合わせが多すぎます（{count}通り、上限は{limit}通り）。"
+        "わからない項目のいくつかを確認してから、もう一度お試しください。",
+        "Too many combinations to consider ({count}; the limit is {limit}). "
+        "Confirm some of the unknown facts and ask again.",
+    ),
+    Code.WHATIF_TOO_SLOW: Text(
+        "{seconds}秒以内に調べきれませんでした。わからない項目のいくつかを確認してから、"
+        "もう一度お試しください。",
+        "The combinations could not be considered within {seconds} s. "
+        "Confirm some of the unknown facts and ask again.",
+    ),
+    Code.PARTIAL_LABEL: Text(
+        "まだわからない事実によって答えが変わります",
+        "The answer depends on facts not known yet",
+    ),
+    Code.PARTIAL_MISSING: Text("まだわからない事実：{facts}", "Facts not known yet: {facts}"),
+    Code.PARTIAL_ASK: Text(
+        "お客さまに、これらの事実をご確認ください。", "Confirm these facts with the customer."
+    ),
+    Code.PARTIAL_MATTERS: Text(
+        "答えは、まだわからない事実によって変わります。どの場合にどの答えになるかをご案内します。",
+        "The answer depends on facts not known yet; each possible answer is given with when it "
+        "applies.",
+    ),
+    Code.PARTIAL_DOES_NOT_MATTER: Text(
+        "まだわからない事実がどうであっても、答えは変わりません。",
+        "Whatever the facts not known yet turn out to be, the answer is the same.",
+    ),
+    Code.VALUE_YES: Text("はい", "yes"),
+    Code.VALUE_NO: Text("いいえ", "no"),
+    Code.VALUE_ANY: Text("どの値でも", "any value"),
+    Code.NUMBER_FROM: Text("{low}以上", "{low} or more"),
+    Code.NUMBER_UP_TO: Text("{high}以下", "{high} or less"),
+    Code.NUMBER_FROM_TO: Text("{low}以上{high}以下", "from {low} to {high}"),
+    Code.DATE_FROM: Text("{low}以降", "on or after {low}"),
+    Code.DATE_UP_TO: Text("{high}以前", "on or before {high}"),
+    Code.DATE_FROM_TO: Text("{low}から{high}まで", "from {low} to {high}"),
+    Code.TEXT_EXACTLY: Text("「{text}」", "\u201c{text}\u201d"),
+    Code.TEXT_OTHER: Text("そのほかの文字列", "any other text"),
+    Code.LIST_HAS_NOT: Text("{has}を含み、{has_not}は含まない", "includes {has}, not {has_not}"),
+    Code.LIST_HAS_NONE: Text("{has_not}のどれも含まない", "none of {has_not}"),
+    Code.LIST_HAS_ALL: Text("{has}をすべて含む", "includes {has}"),
+    Code.LIST_OTHER_VALUES: Text("そのほかの値（{values}）", "another value ({values})"),
+    Code.RELATION_LT: Text("「{other}」より少ない", "less than {other}"),
+    Code.RELATION_EQ: Text("「{other}」と同じ", "equal to {other}"),
+    Code.RELATION_GT: Text("「{other}」より多い", "more than {other}"),
+    Code.RELATION_NE: Text("「{other}」と異なる", "different from {other}"),
 }
 
 

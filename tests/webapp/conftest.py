@@ -1,5 +1,6 @@
 """Fixtures for the web layer: one app per session (loading the rulebook takes seconds), a test client
-per test, and a real gunicorn server on a free local port for end-to-end, browser and fuzz tests."""
+per test, and a real server (nginx and gunicorn, as `make run` starts them) on a free local port for
+end-to-end, browser and fuzz tests."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+            raise RuntimeError(f"the server exited with {process.returncode}")
         try:
             if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
                 return
@@ -76,43 +77,41 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"server at {url} did not become ready in {timeout} s")
 
 
+def server_command(port: int, *extra: str) -> list[str]:
+    """The server exactly as `make run` starts it (nginx in front of gunicorn's sync workers, the
+    settings of webapp.serving), on ``127.0.0.1:port``."""
+    return [sys.executable, "-m", "webapp.serving", "--bind", f"127.0.0.1:{port}", *extra]
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real gunicorn serving ``webapp:create_app()`` with the bundled rules; yields its base URL."""
+    """A real server (`make run`'s: nginx and gunicorn) serving ``webapp:create_app()`` with the
+    bundled rules; yields its base URL."""
     port = free_port()
     folder = tmp_path_factory.mktemp("gunicorn")
     log_file = folder / "server.log"
-    # Its own decision log: never the repository's instance/decisions.sqlite3 that `make run` serves.
-    audit_url = str(folder / "decisions.sqlite3")
-    gunicorn = Path(sys.executable).parent / "gunicorn"
+    # Its own decision log and signing key: never the repository's instance/ that `make run` serves.
+    env = {**os.environ, "FLETS_LOG_LEVEL": "WARNING",
+           "FLETS_AUDIT_URL": str(folder / "decisions.sqlite3"), "FLETS_SECRET_KEY": "live-test"}  # fmt: skip
     with log_file.open("wb") as log:
         process = subprocess.Popen(
-            [
-                str(gunicorn),
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "webapp:create_app()",
-            ],  # fmt: skip
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "FLETS_LOG_LEVEL": "WARNING", "FLETS_AUDIT_URL": audit_url},
+            server_command(port), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
         )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)
         yield url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(process)
 
 
 def chromium_path() -> str | None:

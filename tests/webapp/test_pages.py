@@ -6,6 +6,7 @@ import re
 
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
+from werkzeug.test import TestResponse
 
 from engine.rules.model import FactType
 from webapp.forms import AS_OF_FIELD, as_of_from_form, facts_from_form, form_fields
@@ -17,6 +18,14 @@ def form_data(facts: dict[str, object]) -> dict[str, str]:
     return {
         k: ("true" if v is True else "false" if v is False else str(v)) for k, v in facts.items()
     }
+
+
+def submit(client: FlaskClient, path: str, data: dict[str, str]) -> TestResponse:
+    """Post the form as a browser does: with the CSRF token of the form page it was filled on."""
+    page = client.get(path).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    return client.post(path, data={**data, "csrf_token": token[1]})
 
 
 def test_index_lists_checks_in_japanese_by_default(client: FlaskClient) -> None:
@@ -49,7 +58,7 @@ def test_enum_lists_are_checkboxes_and_ints_numbers(client: FlaskClient, app: ob
 
 
 def test_refused_application_shows_every_reason_with_its_clause(client: FlaskClient) -> None:
-    response = client.post("/checks/tv_application?lang=en", data=form_data(TV_TWO_REFUSALS))
+    response = submit(client, "/checks/tv_application?lang=en", form_data(TV_TWO_REFUSALS))
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "NTT East may refuse the application" in page
@@ -62,8 +71,8 @@ def test_refused_application_shows_every_reason_with_its_clause(client: FlaskCli
 
 def test_accepted_application_shows_the_monthly_fee_quote(client: FlaskClient) -> None:
     facts = {**TV_TWO_REFUSALS, "in_default_or_likely": False, "likely_to_breach_article_32": False}
-    page = client.post(
-        "/checks/tv_application", data={**form_data(facts), AS_OF_FIELD: "2025-04-01"}
+    page = submit(
+        client, "/checks/tv_application", {**form_data(facts), AS_OF_FIELD: "2025-04-01"}
     ).get_data(as_text=True)
     assert "受付順に承諾されます" in page
     assert "お見積り" in page and "450 円" in page and "495 円" in page
@@ -72,9 +81,7 @@ def test_accepted_application_shows_the_monthly_fee_quote(client: FlaskClient) -
 def test_undecidable_answer_names_the_gap_and_whom_to_ask(client: FlaskClient) -> None:
     facts = {**TV_TWO_REFUSALS, "in_default_or_likely": False, "likely_to_breach_article_32": False,
              "line_kind": "collab_via_operator"}  # fmt: skip
-    page = client.post("/checks/tv_application?lang=en", data=form_data(facts)).get_data(
-        as_text=True
-    )
+    page = submit(client, "/checks/tv_application?lang=en", form_data(facts)).get_data(as_text=True)
     assert "What the sources do not say" in page
     assert "The customer&#39;s collaboration operator" in page
 
@@ -82,7 +89,7 @@ def test_undecidable_answer_names_the_gap_and_whom_to_ask(client: FlaskClient) -
 def test_invalid_input_is_shown_next_to_the_field(client: FlaskClient) -> None:
     data = form_data({**TV_TWO_REFUSALS, "prefecture": "mars"})
     del data["applicant_is_line_contractor"]
-    response = client.post("/checks/tv_application", data=data)
+    response = submit(client, "/checks/tv_application", data)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'role="alert"' in page
@@ -97,7 +104,7 @@ def test_invalid_input_is_shown_next_to_the_field(client: FlaskClient) -> None:
 
 def test_bad_decision_date_is_shown_next_to_it(client: FlaskClient) -> None:
     data = {**form_data(TV_TWO_REFUSALS), AS_OF_FIELD: "1900-01-01"}
-    page = client.post("/checks/tv_application?lang=en", data=data).get_data(as_text=True)
+    page = submit(client, "/checks/tv_application?lang=en", data).get_data(as_text=True)
     assert '<p class="field-error" id="as-of-error">No version of' in page
 
 

@@ -1,0 +1,29 @@
+"""gunicorn's settings for the service (``gunicorn -c python:webapp.serving.gunicorn_conf``).
+
+The launcher (:mod:`webapp.serving.__main__`) adds what differs per run on the command line: the
+private Unix socket nginx forwards to, the number of workers and the log level. Every value comes
+from :class:`webapp.serving.ServerSettings`.
+"""
+
+from __future__ import annotations
+
+from webapp.serving import ServerSettings
+
+_SETTINGS = ServerSettings()
+
+#: Sync workers (processes); their refusals as problems (:mod:`webapp.serving.worker`).
+worker_class = "webapp.serving.worker.ProblemSyncWorker"
+workers = _SETTINGS.workers
+#: A request running longer than this (seconds) costs its worker, which gunicorn replaces.
+timeout = _SETTINGS.worker_timeout_s
+graceful_timeout = _SETTINGS.worker_timeout_s
+#: The same limits nginx applies, so a request nginx passes fits gunicorn too.
+limit_request_line = _SETTINGS.head_line_limit
+limit_request_field_size = _SETTINGS.head_line_limit
+#: Only nginx connects (the socket is in a private folder) and it sets X-Forwarded-Proto; no other
+#: scheme header is believed.
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+#: The app writes its own JSON access line per request.
+accesslog = None
+errorlog = "-"
+proc_name = "flets"
