@@ -1,16 +1,19 @@
 """The admin API: hot reload, status, the decision log and impact reports.
 
-* ``POST /v1/admin/reload`` — reload now; 200 with the new generation, or 422 with the errors while
-  the previous version keeps serving;
-* ``GET /v1/admin/status`` — serving versions, load time, last reload and last refused reload;
+* ``POST /v1/admin/reload`` — publish the folders now as the generation every worker serves; 200
+  once every worker serves it, 202 when one has not within ``RELOAD_WAIT`` seconds (the body says
+  which), or 422 with the errors while the previous generation keeps serving;
+* ``GET /v1/admin/status`` — serving versions, load time, the published generation and each
+  worker's, last reload and last refused reload;
 * ``GET /v1/admin/decisions`` — query the decision log (``ruleset``, ``since``, ``until``,
   ``outcome``, ``request_id``, ``limit``);
 * ``POST /v1/admin/impact`` — replay logged decisions (or given fact sets) against a candidate
   folder.
 
 Every call needs the admin token (:mod:`webapp.auth`); the engine state it acts on is
-:mod:`webapp.state`'s. Queries and bodies are read by the schemas of :mod:`webapp.schemas`; a bad
-one is refused with its first problem, in the order the fields are read, one case at a time.
+:mod:`webapp.state`'s. Queries and bodies are read by the schemas of :mod:`webapp.admin_schemas`
+(a JSON body first by :func:`webapp.inputs.read_json`); a bad one is refused with its first problem,
+in the order the fields are read, one case at a time.
 ``IMPACT_ROOT`` is the folder candidate rules folders must live in (default: the parent of the rules
 folder).
 """
@@ -21,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, make_response, request
 from marshmallow import ValidationError as InvalidRequest
 
 from engine.clock import today_in_tokyo
@@ -29,26 +32,28 @@ from engine.errors import ValidationError
 from engine.lifecycle.decision_log import Query, all_records, start_of_day
 from engine.lifecycle.impact import Case, cases_from_log, only, replay
 from engine.lifecycle.reload import load_bundle
+from engine.messages import Code, Message
 from engine.messages.language import Text
 from engine.paths import rules_dir
 
+from .admin_schemas import DECISION_QUERY, IMPACT_REQUEST
 from .auth import ADMIN_BLUEPRINT, require_admin
+from .inputs import read_json
 from .problems import Problem, flatten_messages, invalid_fields
-from .schemas import DECISION_QUERY, IMPACT_REQUEST
 from .state import current_state, get_rulebook
 
 bp = Blueprint(ADMIN_BLUEPRINT, __name__, url_prefix="/v1/admin")
 bp.before_request(require_admin)
 
-_INVALID_DATE = Text("日付が不正です。", "Invalid date.")
+_INVALID_DATE = Message(Code.ADMIN_INVALID_DATE)
 #: The detail of the 422 for each field that can be wrong (``_schema``: the body as a whole).
 _DETAILS = {
-    "_schema": Text("JSON オブジェクトを送ってください。", "Send a JSON object."),
-    "candidate": Text("候補フォルダを指定してください。", "Name the candidate."),
+    "_schema": Message(Code.ADMIN_SEND_OBJECT),
+    "candidate": Message(Code.ADMIN_NAME_CANDIDATE),
     "since": _INVALID_DATE,
     "until": _INVALID_DATE,
-    "limit": Text("件数が不正です。", "Invalid limit."),
-    "cases": Text("cases が不正です。", "Invalid cases."),
+    "limit": Message(Code.ADMIN_INVALID_LIMIT),
+    "cases": Message(Code.ADMIN_INVALID_CASES),
 }
 
 
@@ -60,11 +65,17 @@ def _no_store(response: Response) -> Response:
     return response
 
 
+#: Seconds ``POST /v1/admin/reload`` waits for every worker to serve the new generation.
+DEFAULT_RELOAD_WAIT = 15.0
+
+
 @bp.post("/reload")
 def reload() -> Response:
-    """Reload the rules and tariffs now; the previous version keeps serving when they fail check."""
-    holder = current_state().holder
-    result = holder.reload(trigger="admin")
+    """Publish the rules and tariffs now, and answer once every worker serves them (202 when one
+    has not within ``RELOAD_WAIT`` seconds); the previous generation keeps serving when they fail
+    check."""
+    reloader = current_state().reloader
+    result = reloader.reload(trigger="admin")
     if not result.ok:
         errors: dict[str, list[str]] = {}
         for d in result.errors:
@@ -73,22 +84,28 @@ def reload() -> Response:
             )
         raise Problem(
             "reload-refused",
-            Text(
-                f"読み込みを中止しました（{result.message}）。",
-                f"Reload refused ({result.message}).",
-            ),
+            Message(Code.RELOAD_REFUSED, reason=result.message),
             errors or {"files": [result.message]},
             extra={"serving_generation": result.generation},
         )
-    return jsonify({**result.to_dict(), "status": holder.status()})
+    wait = float(current_app.config.get("RELOAD_WAIT", DEFAULT_RELOAD_WAIT))
+    everywhere, workers = reloader.wait_for_workers(result.generation, wait)
+    body = {
+        **result.to_dict(),
+        "workers": [w.to_dict() for w in workers],
+        "converged": everywhere,
+        "status": reloader.status(),
+    }
+    return make_response(jsonify(body), 200 if everywhere else 202)
 
 
 @bp.get("/status")
 def status() -> Response:
     state = current_state()
-    body = state.holder.status()
+    body = state.reloader.status()
     body["decision_log"] = _redacted(state.decision_log.url)
-    body["watcher"] = {"interval": state.watcher.interval} if state.watcher else None
+    interval = state.reloader.watch_interval
+    body["watcher"] = {"interval": interval} if interval > 0 else None
     return jsonify(body)
 
 
@@ -120,7 +137,7 @@ def impact() -> Response:
     Body: ``{"candidate": "<folder>", "ruleset"?: id, "since"?: date, "cases"?: [{"ruleset", "facts",
     "as_of"?}], "examples"?: n}``. The candidate folder must lie under ``IMPACT_ROOT``.
     """
-    body = _impact_request(request.get_json(silent=True))
+    body = _impact_request(read_json() if request.is_json else None)
     candidate_dir = _candidate_folder(body["candidate"])
     cases = _impact_cases(body)
     try:
@@ -135,10 +152,10 @@ def impact() -> Response:
             errors,
         ) from None
     try:
-        report = replay(cases, get_rulebook(), candidate.rulebook)
+        report = replay(cases, get_rulebook(), candidate.rulebook, body["examples"])
     finally:
         candidate.close()
-    return jsonify(report.to_dict(body["examples"]))
+    return jsonify(report.to_dict())
 
 
 def _impact_request(data: Any) -> dict[str, Any]:
@@ -178,19 +195,26 @@ def _messages(exc: InvalidRequest) -> dict[str, Any]:
 
 
 def _candidate_folder(name: str) -> Path:
+    """The candidate folder ``name`` names under the impact root; 422 naming ``candidate`` when there
+    is none (a name the file system cannot even look up, too long for it, included)."""
     root = Path(current_app.config.get("IMPACT_ROOT") or Path(rules_dir()).resolve().parent)
-    folder = (root / name).resolve()
-    if not folder.is_relative_to(root.resolve()) or not folder.is_dir():
+    try:
+        folder = (root / name).resolve()
+        found = folder.is_relative_to(root.resolve()) and folder.is_dir()
+    except (OSError, ValueError):  # ENAMETOOLONG, ELOOP …; a NUL (the schema refuses it first)
+        found = False
+    if not found:
         raise Problem(
             "invalid-fields",
-            Text("候補フォルダがありません。", "No such candidate folder."),
-            {"candidate": [f"{name!r} is not a folder under the impact root."]},
+            Message(Code.ADMIN_NO_CANDIDATE_FOLDER),
+            {"candidate": [Message(Code.ADMIN_NOT_UNDER_ROOT, name=name)]},
         )
     return folder
 
 
-def _impact_cases(body: dict[str, Any]) -> list[Case]:
-    """The given cases, or else the logged decisions (of ``ruleset``, since ``since``)."""
+def _impact_cases(body: dict[str, Any]) -> Iterable[Case]:
+    """The given cases, or else the logged decisions (of ``ruleset``, since ``since``), streamed
+    from the log a page at a time while they are replayed (bounded memory, however long the log)."""
     if body["cases"] is not None:
         return [
             Case(
@@ -201,4 +225,4 @@ def _impact_cases(body: dict[str, Any]) -> list[Case]:
     ruleset: str | None = body["ruleset"]
     since = start_of_day(body["since"]) if body["since"] else None
     records = all_records(current_state().decision_log, Query(ruleset=ruleset, since=since))
-    return list(only(cases_from_log(records), [ruleset] if ruleset else []))
+    return only(cases_from_log(records), [ruleset] if ruleset else [])

@@ -56,6 +56,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
               "The body is not valid JSON (or uses NaN/Infinity, or nests too deeply)."),
         _type("bad-request", 400, "不正なリクエストです", "Bad request",
               "The request could not be understood."),
+        _type("invalid-encoding", 400, "UTF-8 として読めません", "Not UTF-8",
+              "The path, a query parameter, a header or a form field holds bytes that are not "
+              "valid UTF-8 (an encoded surrogate, an overlong form, a stray byte); `errors` names "
+              "it. Refused before anything is decided or logged."),
         _type("unknown-ruleset", 404, "判定ルールが見つかりません", "Unknown rule set",
               "No rule set with this id is loaded; GET /v1/rulesets lists them."),
         _type("unknown-tariff", 404, "料金表が見つかりません", "Unknown tariff",

@@ -6,8 +6,9 @@ response objects) costs more than deciding and logging (docs/benchmarks.md). Thi
 that common case directly and hands everything else to Flask unchanged: other routes and methods, a
 missing or wrong token, another content type, a body that is too large, does not parse or is not a
 plain envelope, an unknown rule set, facts that fail validation, a decision log that refuses the
-write. Flask then produces the answer or the problem exactly as it always did, from the same body
-(the bytes read here are put back). Each check below takes its rule from the module the Flask views
+write, a chunked body, bytes that are not UTF-8 (which the request screen of :mod:`webapp.inputs`,
+in front of Flask, refuses). Flask then produces the answer or the problem exactly as it always did,
+from the same body (the bytes read here are put back). Each check below takes its rule from the module the Flask views
 take it from; what it may and may not do is the contract in :mod:`webapp.fast`.
 
 Nothing is handed over after a decision was logged: a failure while rendering it becomes Flask's 500
@@ -38,7 +39,7 @@ from ..decisions import (
     decide_one,
 )
 from ..i18n import lang_for
-from ..inputs import SURROGATE_ESCAPE
+from ..inputs import SURROGATE_ESCAPE, body_problem, head_problem
 from ..observability import REQUEST_ID_HEADER, begin_request, end_request, log_access
 from ..schemas import EXPLAIN_PARAM, Explain, explain_level
 from ..state import app_state
@@ -113,6 +114,8 @@ class DecisionFastPath:
         request_id: str,
         started: float,
     ) -> Iterable[bytes]:
+        if head_problem(environ) is not None:
+            raise _HandOver  # the request screen behind refuses it
         explain = self._explain(environ) if call == EVALUATE_BATCH else None
         data = self._read_json(environ)
         lease = self.holder.acquire()
@@ -150,21 +153,25 @@ class DecisionFastPath:
         return level
 
     def _read_json(self, environ: Environ) -> Any:
-        """The body, parsed, when it is declared JSON, fits the limit and parses; the bytes read are
-        put back for Flask whatever happens next."""
+        """The body, parsed, when it is declared JSON, fits the limit, is UTF-8 (as the request
+        screen requires) and parses; the bytes read are put back for Flask whatever happens next."""
         mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
         length = environ.get("CONTENT_LENGTH", "")
         limit = self.app.config.get(BODY_LIMIT)
         if (
             mimetype != JSON_MIMETYPE
-            or not length.isdigit()
+            or not (length.isascii() and length.isdigit())
             or "HTTP_TRANSFER_ENCODING" in environ
             or (limit is not None and int(length) > limit)
         ):
             raise _HandOver
         raw = environ["wsgi.input"].read(int(length))
         environ["wsgi.input"] = io.BytesIO(raw)
-        if len(raw) != int(length) or SURROGATE_ESCAPE.search(raw):
+        if (
+            len(raw) != int(length)
+            or body_problem(mimetype, raw) is not None
+            or SURROGATE_ESCAPE.search(raw)
+        ):
             raise _HandOver
         try:
             return loads(raw)
