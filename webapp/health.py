@@ -1,15 +1,26 @@
-"""Liveness and readiness for the process manager and load balancer."""
+"""Liveness and readiness for the process manager and load balancer.
+
+``/readyz`` is ready only when a decision could be answered: a rulebook with rule sets is loaded and
+the decision log could take the decision's entry now. A service that would refuse every decision
+with 503 (its log folder removed, its database unreachable) is not ready, so a load balancer stops
+sending it decisions; it becomes ready again by itself once the log is back.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, jsonify
 
-from engine.messages.language import Text
+from engine.lifecycle.decision_log import AuditError
+from engine.messages import Code, Message
 
 from .problems import Problem
-from .state import get_rulebook, loaded_tariffs
+from .state import current_state, get_rulebook, loaded_tariffs
 
 bp = Blueprint("health", __name__)
+
+log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
@@ -20,16 +31,33 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Ready: the rulebook is loaded and holds at least one rule set."""
-    if not get_rulebook().ids():
+    """Ready: the rulebook holds at least one rule set and the decision log can be written.
+
+    A failed check answers 503 ``not-ready`` naming the check (``checks``); why the log failed goes
+    to the server's log only, as it names files.
+    """
+    rulesets = len(get_rulebook().ids())
+    if not rulesets:
         raise Problem(
-            "not-ready", Text("判定ルールが読み込まれていません。", "No rule sets are loaded.")
+            "not-ready",
+            Message(Code.RULES_NOT_LOADED),
+            extra={"checks": {"rules": "none loaded", "decision_log": "not checked"}},
         )
+    try:
+        current_state().decision_log.check()
+    except AuditError as exc:
+        log.error("not ready: %s", exc)
+        raise Problem(
+            "not-ready",
+            Message(Code.DECISION_LOG_NOT_READY),
+            extra={"checks": {"rules": "ok", "decision_log": "unavailable"}},
+        ) from None
     tariffs = loaded_tariffs()
     return jsonify(
         {
             "status": "ready",
-            "rulesets": len(get_rulebook().ids()),
+            "rulesets": rulesets,
             "tariffs": None if tariffs is None else len(tariffs.list()),
+            "checks": {"rules": "ok", "decision_log": "ok"},
         }
     )

@@ -353,6 +353,12 @@ class HealthSchema(Schema):
 class ReadySchema(HealthSchema):
     rulesets = fields.Integer(required=True)
     tariffs = fields.Integer(allow_none=True, required=True)
+    checks = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "Each readiness check (rules, decision_log) and its state: ok."},
+    )
 
 
 # --- loading requests -----------------------------------------------------------------------------

@@ -2,19 +2,28 @@
 
 :func:`init_app` builds one :class:`AppState` per app: the
 :class:`~engine.lifecycle.reload.EngineHolder` of the serving rulebook and tariffs (hot reload), the
-decision log every decision is written to before it is answered, and the folder watcher. Views call
+decision log every decision is written to before it is answered, and the
+:class:`~engine.lifecycle.reloader.Reloader` that keeps every worker on the published generation
+(it publishes changed folders, follows what other workers published, and logs each reload). Views call
 :func:`get_rulebook` / :func:`get_tariffs`; the first call of a request leases the serving bundle
 until the request ends, so a hot reload never changes the version under a request.
 
 Settings: ``RULES_DIR`` / ``TARIFFS_DIR`` (default: the bundled folders); ``AUDIT_URL``
 (``FLETS_AUDIT_URL``; default ``instance/decisions.sqlite3``, or ``none`` — no log — when
-``TESTING``); ``RELOAD_INTERVAL`` seconds between folder scans (0: no watcher; default 2, 0 when
-``TESTING``).
+``TESTING``); ``RELOAD_INTERVAL`` seconds between folder scans (0: the folders are not watched, only
+``POST /v1/admin/reload`` publishes; default 2, 0 when ``TESTING``); ``FOLLOW_INTERVAL`` seconds
+between a worker's looks at the published generation (default 0.5; 0 when ``TESTING``: a process
+serving alone, with a store of its own); ``GENERATIONS_DIR`` the folder under which the generation
+store of the served folders lives (default: ``flets-generations-<uid>`` in the temp folder);
+``RELOAD_WAIT`` seconds the admin reload waits for every worker (default 15); ``LOG_RETENTION_DAYS`` days of decisions to keep (unset or 0: all, the default; else a
+background thread prunes older ones every ``LOG_PRUNE_INTERVAL`` seconds, default 3600).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +31,19 @@ from pathlib import Path
 from flask import Flask, Response, current_app, g
 
 from engine import Rulebook
-from engine.lifecycle.decision_log import AuditError, DecisionLog, log_decisions, open_decision_log
-from engine.lifecycle.reload import (
-    Bundle,
-    DecisionObserver,
-    EngineHolder,
-    FolderWatcher,
-    Lease,
-    load_bundle,
+from engine.lifecycle.decision_log import (
+    AuditError,
+    DecisionLog,
+    NullDecisionLog,
+    Retention,
+    log_decisions,
+    open_decision_log,
 )
+from engine.lifecycle.decision_log.retention import PRUNE_INTERVAL
+from engine.lifecycle.generations import GenerationStore, Sources, default_store_folder
+from engine.lifecycle.reload import Bundle, DecisionObserver, EngineHolder, Lease, ReloadResult
+from engine.lifecycle.reloader import DEFAULT_FOLLOW_INTERVAL, DEFAULT_WATCH_INTERVAL, Reloader
+from engine.messages import Code, Message
 from engine.messages.language import Text
 from engine.paths import rules_dir, tariffs_dir
 from engine.rules.explain import Decision
@@ -50,30 +63,89 @@ class AppState:
 
     holder: EngineHolder
     decision_log: DecisionLog
-    watcher: FolderWatcher | None
+    reloader: Reloader
+    retention: Retention | None = None
 
 
 def init_app(app: Flask) -> None:
-    """Open the decision log, load the bundle behind a reloadable holder, start the watcher, and
-    release each request's lease when it ends.
+    """Open the decision log, load the published generation behind a reloadable holder, start
+    watching and following, and release each request's lease when it ends.
 
     :raises engine.ValidationError: when the rules or tariffs fail check at start-up.
     """
-    app.config.setdefault("RELOAD_INTERVAL", 0 if app.testing else 2.0)
+    app.config.setdefault("RELOAD_INTERVAL", 0 if app.testing else DEFAULT_WATCH_INTERVAL)
+    app.config.setdefault("FOLLOW_INTERVAL", 0 if app.testing else DEFAULT_FOLLOW_INTERVAL)
     rules = Path(app.config.get("RULES_DIR") or rules_dir())
     tariffs = Path(app.config.get("TARIFFS_DIR") or tariffs_dir())
     default_log = "none" if app.testing else str(Path(app.instance_path) / "decisions.sqlite3")
+    keep_days, prune_interval = _retention_settings(app)
     decision_log = open_decision_log(app.config.get("AUDIT_URL") or default_log)
     try:
-        holder = EngineHolder(lambda: load_bundle(rules, tariffs), _logger(decision_log))
+        reloader = _reloader(app, Sources(rules, tariffs), _logger(decision_log))
     except BaseException:
         decision_log.close()
         raise
-    interval = float(app.config["RELOAD_INTERVAL"])
-    watcher = FolderWatcher(holder, [rules, tariffs], interval).start() if interval > 0 else None
-    app.extensions[_STATE_KEY] = AppState(holder, decision_log, watcher)
+    retention = None
+    if keep_days and not isinstance(decision_log, NullDecisionLog):
+        retention = Retention(decision_log, keep_days, prune_interval).start()
+    app.extensions[_STATE_KEY] = AppState(reloader.holder, decision_log, reloader, retention)
     app.teardown_request(_release_lease)
     app.register_error_handler(AuditError, _decision_not_logged)
+
+
+def _retention_settings(app: Flask) -> tuple[int, float]:
+    """``LOG_RETENTION_DAYS`` (0: keep everything) and ``LOG_PRUNE_INTERVAL`` seconds, read before
+    anything is opened.
+
+    :raises ValueError: a setting that is not a whole number of days (or positive seconds).
+    """
+    days = app.config.get("LOG_RETENTION_DAYS") or 0
+    interval = app.config.get("LOG_PRUNE_INTERVAL") or PRUNE_INTERVAL
+    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+        raise ValueError(f"FLETS_LOG_RETENTION_DAYS must be a whole number of days, not {days!r}")
+    if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
+        raise ValueError(f"FLETS_LOG_PRUNE_INTERVAL must be a positive number, not {interval!r}")
+    return days, float(interval)
+
+
+def _reloader(app: Flask, sources: Sources, observer: DecisionObserver) -> Reloader:
+    """The first bundle, and the thread that keeps it the published generation.
+
+    A following process (every server worker) shares the store of its folders with the other
+    workers; a process that does not follow (``TESTING``) keeps a store of its own.
+    """
+    watch = float(app.config["RELOAD_INTERVAL"])
+    follow = float(app.config["FOLLOW_INTERVAL"])
+    if follow <= 0:
+        reloader = Reloader.private(sources, observer=observer, watch_interval=watch,
+                                    report=_log_reload)  # fmt: skip
+    else:
+        parent = app.config.get("GENERATIONS_DIR") or Path(tempfile.gettempdir()) / (
+            f"flets-generations-{os.getuid()}"
+        )
+        store = GenerationStore(default_store_folder(sources, Path(parent)))
+        reloader = Reloader(sources, store, observer=observer, watch_interval=watch,
+                            follow_interval=follow, report=_log_reload)  # fmt: skip
+    return reloader.start()
+
+
+def _log_reload(result: ReloadResult) -> None:
+    """One JSON log line per reload: the generation, what changed and how long it took; or why
+    it was refused."""
+    extra: dict[str, object] = {
+        "generation": result.generation,
+        "digest": result.digest[:12],
+        "trigger": result.trigger,
+        "role": result.role,
+        "duration_ms": round(result.duration_s * 1000, 1),
+        "worker_pid": os.getpid(),
+    }
+    if result.ok:
+        log.info("reload", extra={**extra, "changed": dict(result.changed)})
+    else:
+        errors = [str(d) for d in result.errors]
+        log.error("reload refused", extra={**extra, "reason": result.message,
+                                           "errors": errors[:50], "error_count": len(errors)})  # fmt: skip
 
 
 def _logger(decision_log: DecisionLog) -> DecisionObserver:
@@ -134,5 +206,9 @@ def _release_lease(_exc: BaseException | None) -> None:
 
 
 def _decision_not_logged(exc: AuditError) -> Response:
+    """503: nothing is answered whose log entry is not durable (the reason goes to the server's log:
+    it names files, which are not the client's business)."""
     log.error("decision not answered: %s", exc)
-    return problem_response(Problem("decision-log-unavailable", str(exc)))
+    return problem_response(
+        Problem("decision-log-unavailable", Message(Code.DECISION_LOG_UNAVAILABLE))
+    )

@@ -5,32 +5,40 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
 from ..clock import today_in_tokyo
 from ..errors import EngineError, ValidationError, format_diagnostics
 from ..lifecycle.decision_log import Query, start_of_day
-from ..lifecycle.impact import load_cases, replay
+from ..lifecycle.impact import Case, open_cases, replay
 from ..lifecycle.reload import load_bundle
 from ..paths import rules_dir
 from .args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Commands, default_log_url
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
-    """Replay decisions against ``--candidate`` and print what would change."""
+    """Replay decisions against ``--candidate`` and print what would change.
+
+    The cases stream from the log or the fact file while they are replayed (bounded memory, however
+    long the log); a fact file's bad line stops the replay with the line named.
+    """
     query = Query(ruleset=args.ruleset, since=start_of_day(args.since) if args.since else None)
-    try:
-        cases = load_cases(
-            args.log or default_log_url(),
-            args.facts,
-            query,
-            args.ruleset,
-            args.as_of or today_in_tokyo(),
-        )
-    except (OSError, ValueError, EngineError) as exc:
-        print(f"cannot read the cases: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    as_of = args.as_of or today_in_tokyo()
+    with ExitStack() as stack:
+        try:
+            cases = stack.enter_context(
+                open_cases(args.log or default_log_url(), args.facts, query, args.ruleset, as_of)
+            )
+        except (OSError, ValueError, EngineError) as exc:
+            print(f"cannot read the cases: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        return _replay(args, cases)
+
+
+def _replay(args: argparse.Namespace, cases: Iterator[Case]) -> int:
     try:
         current = load_bundle(args.rules or rules_dir())
     except ValidationError as exc:
@@ -44,6 +52,9 @@ def cmd_impact(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     try:
         report = replay(cases, current.rulebook, candidate.rulebook)
+    except (OSError, ValueError, EngineError) as exc:  # from reading the cases, one at a time
+        print(f"cannot read the cases: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         current.close()
         candidate.close()

@@ -5,6 +5,9 @@ date, and the report groups the cases whose outcome or reasons change by ``old �
 examples. A policy owner runs it before publishing a change (``flets-elig impact --candidate DIR``) or
 an operator asks the server (``POST /v1/admin/impact``).
 
+Cases are streamed: a replay holds one case at a time and a report of counts with a few examples
+per group (:class:`ImpactReport`), so replaying millions of logged decisions takes bounded memory.
+
 Replaying the decision log replays the *logged* facts: facts declared ``personal: true`` were masked
 when logged, so they are left out and replayed with their defaults. The ``flets-elig impact`` command
 is :mod:`engine.cli.impact`.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,6 +31,11 @@ from .decision_log import MASK, DecisionRecord, Query, all_records, open_decisio
 
 #: How many example cases each change group lists.
 EXAMPLES_PER_GROUP = 5
+#: Most examples a report keeps per group, whatever is asked: with the counts, they are all a report
+#: holds, so replaying millions of decisions takes the memory of one case at a time.
+MAX_EXAMPLES = 100
+#: Most cases a report lists as not replayable (all of them are counted).
+MAX_PROBLEMS = 100
 
 
 @dataclass(frozen=True)
@@ -66,35 +75,61 @@ class Change:
 
 
 @dataclass
-class ImpactReport:
-    """Every replayed case's verdict: unchanged, changed (grouped old → new), or not replayable."""
+class Group:
+    """The changes from one outcome to another: how many, and the first few as examples."""
 
+    count: int = 0
+    examples: list[Change] = field(default_factory=list)
+
+
+@dataclass
+class ImpactReport:
+    """Every replayed case counted as unchanged, changed (grouped old → new) or not replayable, with
+    the first ``examples`` changes of each group and the first :data:`MAX_PROBLEMS` problems.
+
+    Only counts and those examples are kept, so the report's size does not grow with the cases.
+    """
+
+    examples: int = EXAMPLES_PER_GROUP
     replayed: int = 0
     unchanged: int = 0
-    changes: list[Change] = field(default_factory=list)
+    changed: int = 0
+    not_replayable: int = 0
+    changes: dict[tuple[str, str], Group] = field(default_factory=dict)
     problems: list[tuple[Case, str]] = field(default_factory=list)
 
-    def groups(self) -> dict[tuple[str, str], list[Change]]:
-        """Changes by ``(old outcome, new outcome)``, largest group first."""
-        grouped: dict[tuple[str, str], list[Change]] = {}
-        for change in self.changes:
-            grouped.setdefault((change.old_outcome, change.new_outcome), []).append(change)
-        return dict(sorted(grouped.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+    def add_change(self, change: Change) -> None:
+        self.changed += 1
+        group = self.changes.setdefault((change.old_outcome, change.new_outcome), Group())
+        group.count += 1
+        if len(group.examples) < self.examples:
+            group.examples.append(change)
 
-    def to_dict(self, examples: int = EXAMPLES_PER_GROUP) -> dict[str, Any]:
+    def add_problem(self, case: Case, why: str) -> None:
+        self.not_replayable += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append((case, why))
+
+    def groups(self) -> dict[tuple[str, str], Group]:
+        """Changes by ``(old outcome, new outcome)``, largest group first."""
+        return dict(sorted(self.changes.items(), key=lambda kv: (-kv[1].count, kv[0])))
+
+    def to_dict(self, examples: int | None = None) -> dict[str, Any]:
+        """The report as JSON, with at most ``examples`` examples per group (default: all kept)."""
+        shown = self.examples if examples is None else examples
         return {
             "replayed": self.replayed,
             "unchanged": self.unchanged,
-            "changed": len(self.changes),
-            "not_replayable": len(self.problems),
+            "changed": self.changed,
+            "not_replayable": self.not_replayable,
             "groups": [
                 {
                     "from": old,
                     "to": new,
-                    "count": len(items),
-                    "examples": [c.to_dict() for c in items[:examples]],
+                    "count": group.count,
+                    "examples": [c.to_dict() for c in group.examples[:shown]],
                 }
-                for (old, new), items in self.groups().items()
+                for (old, new), group in self.groups().items()
             ],
             "problems": [
                 {"ref": case.ref, "ruleset": case.ruleset, "problem": why}
@@ -102,16 +137,17 @@ class ImpactReport:
             ],
         }
 
-    def render(self, examples: int = EXAMPLES_PER_GROUP) -> str:
+    def render(self, examples: int | None = None) -> str:
         """The report as text for the terminal."""
+        shown = self.examples if examples is None else examples
         lines = [
             f"{self.replayed} decisions replayed: {self.unchanged} unchanged, "
-            f"{len(self.changes)} changed, {len(self.problems)} not replayable"
+            f"{self.changed} changed, {self.not_replayable} not replayable"
         ]
-        for (old, new), items in self.groups().items():
+        for (old, new), group in self.groups().items():
             label = f"{old} → {new}" if old != new else f"{old} (reasons change)"
-            lines.append(f"\n{label}: {len(items)}")
-            for change in items[:examples]:
+            lines.append(f"\n{label}: {group.count}")
+            for change in group.examples[:shown]:
                 lines.append(
                     f"  {change.case.ref} {change.case.ruleset} as_of {change.case.as_of}: "
                     f"{sorted(change.old_reasons)} → {sorted(change.new_reasons)}"
@@ -119,7 +155,7 @@ class ImpactReport:
                 lines.append(
                     f"    facts: {json.dumps(dict(change.case.facts), ensure_ascii=False)}"
                 )
-        for case, why in self.problems[:examples]:
+        for case, why in self.problems[:shown]:
             lines.append(f"not replayable: {case.ref} {case.ruleset}: {why}")
         return "\n".join(lines)
 
@@ -128,30 +164,37 @@ def _decide(book: Rulebook, case: Case) -> Decision:
     return book.decider(case.ruleset, case.as_of).decide(dict(case.facts), case.as_of)
 
 
-def replay(cases: Iterable[Case], current: Rulebook, candidate: Rulebook) -> ImpactReport:
-    """Decide every case with both rulebooks and collect the differences.
+def replay(
+    cases: Iterable[Case],
+    current: Rulebook,
+    candidate: Rulebook,
+    examples: int = EXAMPLES_PER_GROUP,
+) -> ImpactReport:
+    """Decide every case with both rulebooks and count the differences, keeping ``examples`` (at
+    most :data:`MAX_EXAMPLES`) changes per group.
 
-    Uses the deciders directly, so replays are never written to the decision log.
+    ``cases`` are taken one at a time (a stream from the log is never held whole). Uses the deciders
+    directly, so replays are never written to the decision log.
     """
-    report = ImpactReport()
+    report = ImpactReport(examples=max(0, min(examples, MAX_EXAMPLES)))
     for case in cases:
         report.replayed += 1
         try:
             old = _decide(current, case)
             new = _decide(candidate, case)
         except FactsError as exc:
-            report.problems.append((case, f"facts rejected: {exc.fields}"))
+            report.add_problem(case, f"facts rejected: {exc.fields}")
             continue
         except EngineError as exc:
-            report.problems.append((case, str(exc)))
+            report.add_problem(case, str(exc))
             continue
         old_reasons = tuple(r.code for r in old.reasons)
         new_reasons = tuple(r.code for r in new.reasons)
         if old.outcome.id == new.outcome.id and set(old_reasons) == set(new_reasons):
             report.unchanged += 1
             continue
-        report.changes.append(Change(case, old.outcome.id, new.outcome.id, old_reasons,
-                                     new_reasons, old.ruleset.version, new.ruleset.version))  # fmt: skip
+        report.add_change(Change(case, old.outcome.id, new.outcome.id, old_reasons,
+                                 new_reasons, old.ruleset.version, new.ruleset.version))  # fmt: skip
     return report
 
 
@@ -228,14 +271,21 @@ def only(cases: Iterable[Case], rulesets: Sequence[str]) -> Iterator[Case]:
     return (c for c in cases if not wanted or c.ruleset in wanted)
 
 
-def load_cases(
+@contextmanager
+def open_cases(
     log_url: str, facts_file: Path | None, query: Query, ruleset: str | None, as_of: date
-) -> list[Case]:
-    """The cases to replay: the fact file when one is given, else the decision log at ``log_url``."""
+) -> Iterator[Iterator[Case]]:
+    """The cases to replay, one at a time: the fact file's lines when one is given, else the
+    decision log at ``log_url`` (opened here, so a bad URL fails at once; read a page at a time;
+    closed on leaving the block). A bad line of a fact file fails when it is reached.
+
+    :raise ValueError, OSError, EngineError: the decision log cannot be opened.
+    """
     if facts_file is not None:
-        return list(cases_from_file(facts_file, ruleset, as_of))
+        yield cases_from_file(facts_file, ruleset, as_of)
+        return
     log = open_decision_log(log_url)
     try:
-        return list(cases_from_log(all_records(log, query)))
+        yield cases_from_log(all_records(log, query))
     finally:
         log.close()

@@ -18,6 +18,14 @@ a crash cut off, whose answer was never sent, and is skipped.
 
 Readers (another worker, the CLI) read the journal files first, then take one SQLite snapshot and keep
 the rows of the files numbered above its ``copied_through`` (:func:`pending_rows`).
+
+A line is only durable while the file it went to is the one the log's folder names. If the folder is
+removed (or renamed, or replaced), ``write()`` keeps succeeding on a file nobody will ever read, so
+each append checks afterwards that the journal's path still leads to the file it wrote (one ``stat``,
+about 1 µs), and each round of the background thread checks the SQLite file the same way before it
+deletes what it copied. On a mismatch, or when a new file cannot be started, the journal is *broken*
+(:class:`BrokenJournal`): it refuses every append from then on, the caller answers 503, and the store
+starts a new journal once the folder is back (:class:`~.sqlite.SQLiteDecisionLog`).
 """
 
 from __future__ import annotations
@@ -39,6 +47,23 @@ INSERT OR IGNORE INTO journal_state (id, copied_through) VALUES (1, 0);
 """
 
 Row = Sequence[object]
+
+#: A file's identity: the same file as long as both numbers are the same (``st_dev``, ``st_ino``).
+Identity = tuple[int, int]
+
+
+class BrokenJournal(OSError):
+    """The journal's files are no longer where the log lives (the folder was removed, renamed or
+    replaced, or a new journal file could not be started): nothing more may be appended to it."""
+
+
+def identity_of(path: Path) -> Identity | None:
+    """The identity of the file at ``path``, or None when there is none (or it cannot be seen)."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
 
 
 def journal_files(shard: Path) -> list[tuple[int, Path]]:
@@ -157,25 +182,38 @@ class Journal:
         self._copy_lock = threading.Lock()  # one copy at a time (the thread, or close)
         self._connection = connection
         self._connection.executescript(JOURNAL_SCHEMA)
+        self._database = identity_of(shard)  # the SQLite file the connection writes
+        self.broken: str | None = None  # why nothing more may be appended, once it is so
+        self._fd = -1
         self.copy_all()  # what a crashed predecessor left behind
         numbers = [n for n, _ in journal_files(shard)]
         self._number = max([copied_through(self._connection), *numbers]) + 1
-        self._fd = self._open(self._number)
+        self._fd, self._path, self._identity, self._size = self._open(self._number)
         self.written = False  # anything appended since the last copy
 
-    def _open(self, number: int) -> int:
+    def _open(self, number: int) -> tuple[int, Path, Identity, int]:
+        """A journal file opened for appending: its descriptor, path, identity and size (this
+        process is the file's only writer, so the size is known from then on)."""
         path = self.shard.with_name(f"{self.shard.name}.journal.{number}")
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self._size = os.fstat(fd).st_size  # this process is the file's only writer
-        return fd
+        try:
+            found = os.fstat(fd)
+        except OSError:
+            os.close(fd)
+            raise
+        return fd, path, (found.st_dev, found.st_ino), found.st_size
 
     def append(self, rows: Sequence[Row]) -> None:
         """Write ``rows`` as one line; on return they survive a crash of this process.
 
+        :raise BrokenJournal: the journal's file is no longer in the log's folder (the line, if
+            written, went nowhere); the caller must not answer, and must start a new journal.
         :raise OSError: the line could not be written (the caller must not answer).
         """
         line = orjson.dumps(rows) + b"\n"
         with self.lock:
+            if self.broken is not None:
+                raise BrokenJournal(self.broken)
             try:
                 view = memoryview(line)
                 while view:
@@ -184,22 +222,65 @@ class Journal:
                     os.fsync(self._fd)
             except OSError:
                 # A line cut off here (a full disk) would glue itself to the next one: cut it away.
-                os.ftruncate(self._fd, self._size)
+                try:
+                    os.ftruncate(self._fd, self._size)
+                except OSError as exc:
+                    self._break(f"a partly written line cannot be cut away ({exc})")
                 raise
             self._size += len(line)
             self.written = True
+            if identity_of(self._path) != self._identity:  # after the write: see the module's doc
+                raise self._break(f"the journal file {self._path} is no longer in the log's folder")
+
+    def check(self) -> None:
+        """Raise :class:`BrokenJournal` unless the journal and its SQLite file are where the log
+        lives (for readiness: what an append would find)."""
+        with self.lock:
+            self._verify()
+
+    def _verify(self) -> None:
+        """:meth:`check`, with :attr:`lock` held."""
+        if self.broken is not None:
+            raise BrokenJournal(self.broken)
+        if identity_of(self._path) != self._identity:
+            raise self._break(f"the journal file {self._path} is no longer in the log's folder")
+        if identity_of(self.shard) != self._database:
+            raise self._break(f"the decision log file {self.shard} is no longer in its folder")
+
+    def _break(self, reason: str) -> BrokenJournal:
+        """Refuse every append from now on (with :attr:`lock` held); the error to raise."""
+        if self.broken is None:
+            self.broken = reason
+            if self._fd >= 0:
+                os.close(self._fd)  # a removed file's space is freed with its last descriptor
+                self._fd = -1
+        return BrokenJournal(self.broken)
+
+    def break_off(self, reason: str) -> None:
+        """Refuse every append from now on (the store gives the journal up)."""
+        with self.lock:
+            self._break(reason)
 
     def copy(self) -> bool:
         """Switch the writer to a new file if it wrote, then copy every closed file into SQLite and
-        delete it (files a failed round left behind are retried). Whether anything was copied."""
+        delete it (files a failed round left behind are retried). Whether anything was copied.
+
+        :raise BrokenJournal: the journal or its SQLite file left the log's folder, or a new journal
+            file could not be started (nothing is deleted then).
+        """
         with self._copy_lock:
             old = None
             with self.lock:
+                self._verify()
                 if self.written:
-                    self.written = False
+                    try:
+                        opened = self._open(self._number + 1)
+                    except OSError as exc:
+                        raise self._break(f"cannot start a new journal file ({exc})") from None
                     old = self._fd
                     self._number += 1
-                    self._fd = self._open(self._number)
+                    self._fd, self._path, self._identity, self._size = opened
+                    self.written = False
             if old is not None:
                 os.close(old)
             return self._copy_closed(below=self._number)
@@ -210,25 +291,34 @@ class Journal:
             self._copy_closed(below=None)
 
     def _copy_closed(self, below: int | None) -> bool:
-        done = copied_through(self._connection)
+        """Copy the files numbered below ``below`` (all: None) and delete them.
+
+        ``copied_through`` is read inside each file's write transaction, so two copiers of one shard
+        (a given-up journal's thread finishing its round while the new journal copies what it left)
+        never copy a file twice. A file is deleted only while the SQLite file it was copied into is
+        still the log's.
+        """
         copied = False
         for number, path in journal_files(self.shard):
             if below is not None and number >= below:
                 break
-            if number > done:
-                data = path.read_bytes()
-                self._connection.execute("BEGIN IMMEDIATE")
-                try:
-                    self._insert(data)
+            if self.broken is not None:
+                raise BrokenJournal(self.broken)
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                if number > copied_through(self._connection):
+                    self._insert(path.read_bytes())
                     self._connection.execute(
                         "UPDATE journal_state SET copied_through = ?", (number,)
                     )
-                    self._connection.execute("COMMIT")
-                finally:
-                    if self._connection.in_transaction:
-                        self._connection.execute("ROLLBACK")
-                done = number
-                copied = True
+                    copied = True
+                self._connection.execute("COMMIT")
+            finally:
+                if self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+            if identity_of(self.shard) != self._database:
+                with self.lock:
+                    raise self._break(f"the decision log file {self.shard} left its folder")
             path.unlink(missing_ok=True)
         return copied
 
@@ -241,10 +331,14 @@ class Journal:
             self._connection.execute(self._insert_json, (b"[" + b",".join(lines) + b"]",))
 
     def close(self) -> None:
-        """Copy everything still in the journal and close it."""
+        """Copy everything still in the journal and close it (a broken journal's files are left for
+        the next writer of the shard: its SQLite file may be gone)."""
         with self.lock:
-            os.close(self._fd)
-            self._fd = -1
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
             self._number += 1
-        self.copy_all()
-        self._connection.close()
+        if self.broken is None:
+            self.copy_all()
+        with self._copy_lock:
+            self._connection.close()

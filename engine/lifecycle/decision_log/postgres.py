@@ -8,11 +8,12 @@ a PostgreSQL log is opened, so SQLite-only deployments need no PostgreSQL client
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .records import AuditError, DecisionRecord, Query
-from .sql import insert, record_from_row, select
+from .sql import COLUMNS, PRUNE_BATCH, insert, prune_statements, record_from_row, select, where
 
 if TYPE_CHECKING:
     import psycopg
@@ -34,6 +35,9 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE INDEX IF NOT EXISTS decisions_ruleset_time ON decisions (ruleset, decided_at);
 CREATE INDEX IF NOT EXISTS decisions_request ON decisions (request_id);
 """
+
+#: Rows one page of :meth:`PostgresDecisionLog.stream` holds.
+PAGE_ROWS = 1000
 
 #: Serialises schema creation when several processes start at once (CREATE IF NOT EXISTS can race).
 _PG_SCHEMA_LOCK = 0x466C657473  # "Flets"
@@ -76,11 +80,78 @@ class PostgresDecisionLog:
             self._local.connection = None
             raise AuditError(f"cannot write the decision log ({exc})") from None
 
+    def check(self) -> None:
+        """Whether a decision could be logged now (for readiness): the server answers.
+
+        :raise AuditError: it does not.
+        """
+        try:
+            self._connection().execute("SELECT 1").fetchall()
+        except self._psycopg.Error as exc:
+            self._local.connection = None
+            raise AuditError(f"cannot reach the decision log ({exc})") from None
+
     def query(self, query: Query) -> list[DecisionRecord]:
         sql, values = select(query, "%s")
         with self._connection().cursor() as cursor:
             cursor.execute(sql, values)
             return [record_from_row(row) for row in cursor.fetchall()]
+
+    def stream(self, query: Query) -> Iterator[DecisionRecord]:
+        """The records :meth:`query` would return without a limit (at most ``query.limit`` when it
+        has one), read :data:`PAGE_ROWS` at a time by ``seq``: memory stays bounded whatever the
+        size of the log, and no transaction stays open while the caller works through a page. The
+        rows are those up to the last one when the stream starts."""
+        clause, values = where(query, "%s")
+        sql = (
+            f"SELECT seq, {', '.join(COLUMNS)} FROM decisions"
+            f"{clause}{' AND ' if clause else ' WHERE '}seq > %s AND seq <= %s "
+            f"ORDER BY seq LIMIT {PAGE_ROWS}"
+        )
+        remaining = query.limit
+        try:
+            connection = self._connection()
+            upto = _first(connection, "SELECT coalesce(max(seq), 0) FROM decisions", ())
+            last = -(2**63)
+            while remaining is None or remaining > 0:
+                page = connection.execute(sql, [*values, last, upto]).fetchall()
+                for row in page[:remaining]:
+                    yield record_from_row(row[1:])
+                if remaining is not None:
+                    remaining -= min(len(page), remaining)
+                if len(page) < PAGE_ROWS:
+                    return
+                last = page[-1][0]
+        except self._psycopg.Error as exc:
+            self._local.connection = None
+            raise AuditError(f"cannot read the decision log ({exc})") from None
+
+    def prune(self, before: datetime) -> int:
+        """Delete the decisions logged before ``before``, :data:`~.sql.PRUNE_BATCH` ``seq`` values
+        per transaction (see :func:`~.sql.prune_statements`); how many were deleted.
+
+        :raise AuditError: the server could not be reached or refused.
+        """
+        first, survey, delete = prune_statements("decisions", "1", "%s")
+        removed = 0
+        try:
+            connection = self._connection()
+            low = _first(connection, first, (-(2**63),))
+            while low is not None:
+                high = low + PRUNE_BATCH
+                with connection.transaction():
+                    found = connection.execute(survey, (before, before, low, high)).fetchone()
+                    rows, old, decisions = found or (0, 0, 0)
+                    if old:
+                        connection.execute(delete, (low, high, before))
+                removed += int(decisions)
+                if rows and not old:
+                    break
+                low = _first(connection, first, (high,))
+        except self._psycopg.Error as exc:
+            self._local.connection = None
+            raise AuditError(f"cannot prune the decision log ({exc})") from None
+        return removed
 
     def close(self) -> None:
         with self._lock:
@@ -88,6 +159,12 @@ class PostgresDecisionLog:
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+def _first(connection: psycopg.Connection[Any], sql: str, values: Sequence[object]) -> Any:
+    """The first value of the first row ``sql`` returns (None without a row)."""
+    row = connection.execute(sql, values).fetchone()
+    return None if row is None else row[0]
 
 
 def _pg_row(record: DecisionRecord) -> tuple[object, ...]:

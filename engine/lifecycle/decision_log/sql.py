@@ -57,6 +57,29 @@ def insert(mark: str) -> str:
     )
 
 
+#: Most ``seq`` values one prune transaction covers, so no writer waits long behind it.
+PRUNE_BATCH = 1000
+
+
+def prune_statements(table: str, counted: str, mark: str) -> tuple[str, str, str]:
+    """The statements of a prune of ``table`` in ``seq`` ranges, oldest first: the first ``seq`` at
+    or after a value; what a range ``[low, high)`` holds (its rows, its rows decided before the
+    cutoff, and the decisions those hold: ``counted`` per row); and the delete of those rows.
+
+    Walking ``seq`` (the primary key) needs no index on the time. A store's rows are in commit
+    order, which is time order (up to a clock set back), so the walk stops at the first range that
+    has rows and none before the cutoff: a prune costs what it deletes, not the size of the log.
+    """
+    first = f"SELECT min(seq) FROM {table} WHERE seq >= {mark}"
+    survey = (
+        f"SELECT count(*), coalesce(sum(CASE WHEN decided_at < {mark} THEN 1 ELSE 0 END), 0), "
+        f"coalesce(sum(CASE WHEN decided_at < {mark} THEN {counted} ELSE 0 END), 0) "
+        f"FROM {table} WHERE seq >= {mark} AND seq < {mark}"
+    )
+    delete = f"DELETE FROM {table} WHERE seq >= {mark} AND seq < {mark} AND decided_at < {mark}"
+    return first, survey, delete
+
+
 def record_from_row(row: Sequence[Any]) -> DecisionRecord:
     """The record of a per-decision row, as PostgreSQL (typed values) or SQLite (text) returns it."""
     request_id, item, decided_at, ruleset, version, as_of, outcome, kind, reasons, facts = row

@@ -3,9 +3,13 @@
 Files, for a log at ``decisions.sqlite3``: the *shards* ``decisions.sqlite3``, ``decisions.1.sqlite3``
 …, one per writing process (:class:`_Shard`), each with its ``<shard>.lock`` and its journal files
 ``<shard>.journal.<n>`` (:mod:`.journal`). Each shard holds the table ``decision_requests``, one row per
-request (:data:`_SQLITE_SCHEMA`); :func:`request_rows` renders decisions into that row layout, and a
-query reads every shard, SQLite rows and journal alike, and expands the rows into one record per
-decision.
+request (:mod:`.rows`); a query reads every shard, SQLite rows and journal alike, and expands the rows
+into one record per decision.
+
+The folder is the operator's: it is created when the log is opened (at start-up), never while the
+service runs. If it disappears, every write is refused (the caller answers 503) and :meth:`check`
+fails (the service reports not ready) until it is back; then the next write or check claims a shard
+again, and the files the lost journal left are moved into SQLite by its next writer.
 """
 
 from __future__ import annotations
@@ -18,56 +22,28 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from io import BufferedRandom
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from ...jsontext import dumps_strings
-from ...rules.explain import Reason
-from .journal import Journal, copied_through, pending_rows, read_journal
-from .records import (
-    AuditError,
-    DecisionBatch,
-    DecisionRecord,
-    Query,
-    facts_column,
-    facts_of_column,
-    personal_facts,
+from .journal import BrokenJournal, Journal, copied_through, pending_rows, read_journal
+from .records import AuditError, DecisionRecord, Query
+from .rows import (
+    LEGACY_TABLE,
+    REQUEST_COLUMNS,
+    SCHEMA,
+    expanded,
+    matching_rows,
+    paged_rows,
+    request_filter,
+    request_rows,
+    row_matches,
+    sqlite_values,
 )
-from .sql import aware, record_from_row, select, where
+from .sql import COLUMNS, PRUNE_BATCH, prune_statements, record_from_row, select, where
 
-_SQLITE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS decision_requests (
-    seq INTEGER PRIMARY KEY,
-    request_id TEXT NOT NULL,
-    first_item INTEGER NOT NULL,
-    decided_at TEXT NOT NULL,
-    ruleset TEXT NOT NULL,
-    version TEXT NOT NULL,
-    as_of TEXT NOT NULL,
-    outcomes TEXT NOT NULL,
-    kinds TEXT NOT NULL,
-    reasons TEXT NOT NULL,
-    facts TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS decision_requests_ruleset_time ON decision_requests (ruleset, decided_at);
-CREATE INDEX IF NOT EXISTS decision_requests_request ON decision_requests (request_id);
-"""
-"""One row per request (per run of its decisions that share a rule set version and date): the columns
-``outcomes``, ``kinds``, ``reasons`` and ``facts`` are JSON arrays with one entry per decision, items
-``first_item``, ``first_item + 1`` …. A batch of 1,000 decisions is one row instead of 1,000, which cut
-the log's share of a batch from about 10 µs to about 1 µs per decision (docs/benchmarks.md). Files
-written before this layout keep their per-decision ``decisions`` table (:mod:`.sql`); queries read both."""
-
-#: The per-decision table of files written before :data:`_SQLITE_SCHEMA` (read, never written).
-_LEGACY_TABLE = "decisions"
-
-#: The columns of a row as the journal holds it (see :func:`request_rows`), in order.
-REQUEST_COLUMNS = ("request_id", "first_item", "decided_at", "ruleset", "version", "as_of",
-                   "outcomes", "kinds", "reasons", "facts")  # fmt: skip
+__all__ = ["REQUEST_COLUMNS", "SQLiteDecisionLog", "request_rows"]
 
 SYNCHRONOUS_MODES = ("normal", "full")
 
@@ -109,7 +85,7 @@ class SQLiteDecisionLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         first = self._connect(path)
         try:
-            first.executescript(_SQLITE_SCHEMA)
+            first.executescript(SCHEMA)
         finally:
             first.close()
 
@@ -131,30 +107,77 @@ class SQLiteDecisionLog:
         connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
         return connection
 
+    # -- writing ---------------------------------------------------------------------------------
+
     def _claimed(self) -> _Shard:
-        """This process's shard, claimed on its first write (again in a forked child)."""
+        """This process's shard: claimed on its first write (again in a forked child, and again
+        after its journal broke, once the folder is back).
+
+        :raise AuditError: no shard can be claimed (the folder is gone, or not writable).
+        """
         shard = self._shard
-        if shard is None or shard.pid != os.getpid():
-            with self._lock:
-                shard = self._shard
-                if shard is None or shard.pid != os.getpid():
-                    shard = _Shard.claim(self.path, self.synchronous, self._connect)
-                    self._shard = shard
-        return shard
+        if shard is not None and shard.pid == os.getpid() and shard.journal.broken is None:
+            return shard
+        with self._lock:
+            shard = self._shard
+            if shard is not None and shard.pid == os.getpid():
+                if shard.journal.broken is None:
+                    return shard
+                self._shard = None
+                shard.abandon()
+            try:
+                shard = _Shard.claim(self.path, self.synchronous, self._connect)
+            except (sqlite3.Error, OSError) as exc:
+                raise AuditError(f"cannot write the decision log ({exc})") from None
+            self._shard = shard
+            return shard
+
+    def _written(self, action: Callable[[Journal], None]) -> None:
+        """Run ``action`` on this process's journal; when the journal turns out broken, once more on
+        a new one (the folder may be back already: then nothing is refused).
+
+        :raise AuditError: the journal broke twice, or cannot be written, or no shard can be claimed.
+        """
+        for attempt in (1, 2):
+            shard = self._claimed()
+            try:
+                action(shard.journal)
+                return
+            except BrokenJournal as exc:
+                log.error("decision log: %s; starting a new journal", exc)
+                if attempt == 2:
+                    raise AuditError(f"cannot write the decision log ({exc})") from None
+            except (sqlite3.Error, OSError) as exc:
+                raise AuditError(f"cannot write the decision log ({exc})") from None
 
     def append(self, records: Sequence[DecisionRecord]) -> None:
         """Write ``records`` to this process's journal: on return they survive a crash of the
-        process (see :mod:`.journal`); one line per call, one row per request."""
+        process and are in the log's folder (see :mod:`.journal`); one line per call, one row per
+        request.
+
+        :raise AuditError: they could not be written durably (the caller must not answer).
+        """
         if not records:
             return
-        try:
-            self._claimed().journal.append(request_rows(records))
-        except (sqlite3.Error, OSError) as exc:
-            raise AuditError(f"cannot write the decision log ({exc})") from None
+        rows = request_rows(records)
+        self._written(lambda journal: journal.append(rows))
+
+    def check(self) -> None:
+        """Whether a decision could be logged now: a shard is claimed and its files are in the log's
+        folder (for readiness; a lost folder is noticed here even without traffic).
+
+        :raise AuditError: it could not.
+        """
+        self._written(lambda journal: journal.check())
+
+    # -- reading ---------------------------------------------------------------------------------
 
     def query(self, query: Query) -> list[DecisionRecord]:
         """Matching records of every shard, merged by time (a shard's own records in commit order)."""
-        found = [self._query_shard(path, query) for path in self.shard_paths()]
+        try:
+            found = [self._query_shard(path, query) for path in self.shard_paths()]
+        except sqlite3.Error as exc:
+            raise AuditError(f"cannot read the decision log ({exc})") from None
         merged = list(heapq.merge(*found, key=lambda record: record.decided_at))
         return merged if query.limit is None else merged[: query.limit]
 
@@ -165,20 +188,96 @@ class SQLiteDecisionLog:
         try:
             connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
             connection.execute("BEGIN")  # one snapshot for the tables and copied_through
-            tables = {row[0] for row in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}  # fmt: skip
+            tables = _tables(connection)
             records: list[DecisionRecord] = []
-            if _LEGACY_TABLE in tables:
+            if LEGACY_TABLE in tables:
                 sql, values = select(query, "?")
-                rows = connection.execute(sql, _sqlite_values(values))
+                rows = connection.execute(sql, sqlite_values(values))
                 records.extend(record_from_row(row) for row in rows)
             logged: Iterable[Sequence[Any]] = ()
             if "decision_requests" in tables:
-                logged = _request_rows(connection, query)
+                logged = matching_rows(connection, query)
             pending = (row for row in pending_rows(journal, copied_through(connection))
-                       if _row_matches(row, query))  # fmt: skip
-            records.extend(_expanded(itertools.chain(logged, pending), query))
+                       if row_matches(row, query))  # fmt: skip
+            records.extend(expanded(itertools.chain(logged, pending), query))
             return records if query.limit is None else records[: query.limit]
+        finally:
+            connection.close()
+
+    def stream(self, query: Query) -> Iterator[DecisionRecord]:
+        """The records :meth:`query` would return without a limit (at most ``query.limit`` when
+        it has one), read a page at a time: memory stays bounded whatever the size of the log.
+
+        Each shard's rows are those of the moment the stream starts (the journal and one snapshot
+        that fixes the last row, then pages of rows up to that row); the shards are merged by time.
+        """
+        merged = heapq.merge(
+            *(self._stream_shard(path, query) for path in self.shard_paths()),
+            key=lambda record: record.decided_at,
+        )
+        return merged if query.limit is None else itertools.islice(merged, query.limit)
+
+    def _stream_shard(self, path: Path, query: Query) -> Iterator[DecisionRecord]:
+        everything = Query(query.ruleset, query.since, query.until, query.outcome,
+                           query.request_id, None)  # fmt: skip
+        try:
+            journal = read_journal(path)  # first: see .journal.pending_rows
+            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise AuditError(f"cannot read the decision log ({exc})") from None
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            connection.execute("BEGIN")  # the last row of each table and copied_through, together
+            last = {table: connection.execute(f"SELECT coalesce(max(seq), 0) FROM {table}")
+                    .fetchone()[0] for table in _tables(connection)
+                    if table in (LEGACY_TABLE, "decision_requests")}  # fmt: skip
+            copied = copied_through(connection)
+            connection.execute("COMMIT")
+            if LEGACY_TABLE in last:
+                clause, values = where(everything, "?")
+                legacy = paged_rows(connection, LEGACY_TABLE, COLUMNS,
+                                    (clause, sqlite_values(values)), last[LEGACY_TABLE])  # fmt: skip
+                yield from (record_from_row(row) for row in legacy)
+            logged: Iterable[Sequence[Any]] = ()
+            if "decision_requests" in last:
+                logged = paged_rows(connection, "decision_requests", REQUEST_COLUMNS,
+                                    request_filter(everything), last["decision_requests"])  # fmt: skip
+            pending = (row for row in pending_rows(journal, copied) if row_matches(row, everything))
+            yield from expanded(itertools.chain(logged, pending), everything)
+        except sqlite3.Error as exc:
+            raise AuditError(f"cannot read the decision log ({exc})") from None
+        finally:
+            connection.close()
+
+    # -- retention -------------------------------------------------------------------------------
+
+    def prune(self, before: datetime) -> int:
+        """Delete the decisions logged before ``before`` from every shard; how many were deleted.
+
+        Rows still in a journal (the last half second's) are left. Each shard is pruned in batches
+        of :data:`~.sql.PRUNE_BATCH` rows, one short transaction each, so the shard's writer (whose
+        requests only append to the journal anyway) never waits long. SQLite reuses the freed pages:
+        the files stop growing once the retention window is full, but do not shrink.
+
+        :raise AuditError: a shard could not be pruned.
+        """
+        cutoff = before.astimezone(UTC).isoformat()
+        removed = 0
+        try:
+            for path in self.shard_paths():
+                removed += self._prune_shard(path, cutoff)
+        except sqlite3.Error as exc:
+            raise AuditError(f"cannot prune the decision log ({exc})") from None
+        return removed
+
+    def _prune_shard(self, path: Path, cutoff: str) -> int:
+        connection = sqlite3.connect(path, isolation_level=None)
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            tables = _tables(connection)
+            counts = (("decision_requests", "json_array_length(outcomes)"), (LEGACY_TABLE, "1"))
+            return sum(_prune_table(connection, table, counted, cutoff)
+                       for table, counted in counts if table in tables)  # fmt: skip
         finally:
             connection.close()
 
@@ -188,6 +287,38 @@ class SQLiteDecisionLog:
             shard, self._shard = self._shard, None
         if shard is not None and shard.pid == os.getpid():
             shard.release()
+
+
+def _tables(connection: sqlite3.Connection) -> set[str]:
+    return {
+        row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+
+
+def _prune_table(connection: sqlite3.Connection, table: str, counted: str, cutoff: str) -> int:
+    """Delete ``table``'s rows decided before ``cutoff`` in ``seq`` ranges (see
+    :func:`~.sql.prune_statements`); the decisions they held (``counted`` per row)."""
+    first, survey, delete = prune_statements(table, counted, "?")
+    removed = 0
+    low = connection.execute(first, (-(2**63),)).fetchone()[0]
+    while low is not None:
+        high = low + PRUNE_BATCH
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            rows, old, decisions = connection.execute(
+                survey, (cutoff, cutoff, low, high)
+            ).fetchone()
+            if old:
+                connection.execute(delete, (low, high, cutoff))
+            connection.execute("COMMIT")
+        finally:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        removed += decisions
+        if rows and not old:
+            break
+        low = connection.execute(first, (high,)).fetchone()[0]
+    return int(removed)
 
 
 # --- shards and their background thread -----------------------------------------------------------
@@ -211,7 +342,7 @@ class _Shard:
         self.path = path
         self.pid = os.getpid()
         self._lock_file = lock_file
-        connection.executescript(_SQLITE_SCHEMA)
+        connection.executescript(SCHEMA)
         connection.execute("PRAGMA wal_autocheckpoint = 0")  # see _Mover
         self.journal = Journal(path, connection, "decision_requests", REQUEST_COLUMNS, synchronous)
         self.mover = _Mover(self.journal, path, synchronous)
@@ -228,9 +359,13 @@ class _Shard:
             except BlockingIOError:
                 lock_file.close()  # another process writes this shard
                 continue
+            connection = None
             try:
-                return cls(shard_path, lock_file, synchronous, connect(shard_path))
+                connection = connect(shard_path)
+                return cls(shard_path, lock_file, synchronous, connection)
             except BaseException:
+                if connection is not None:
+                    connection.close()
                 lock_file.close()
                 raise
         raise AuditError(f"no free decision log shard next to {path} (all {MAX_SHARDS} in use)")
@@ -239,6 +374,13 @@ class _Shard:
         self.mover.stop()
         self.journal.close()
         self._lock_file.close()  # closing the file releases the flock
+
+    def abandon(self) -> None:
+        """Give a broken shard up without waiting: its thread closes the journal on its way out,
+        and the claim is released at once so a new journal can take the shard."""
+        self.journal.break_off("the shard was given up")
+        self.mover.stop(wait=False)
+        self._lock_file.close()
 
 
 class _Mover:
@@ -250,7 +392,8 @@ class _Mover:
     a copy and fsync there. As this thread is the file's only writer, each checkpoint catches up
     completely and the next commit starts the WAL over (with writers committing all the time, as
     before the journal, a ``PASSIVE`` checkpoint never caught up and the WAL grew by about 30 MB/s per
-    worker).
+    worker). Each round also notices a journal whose folder is gone: it then stops, and closes the
+    journal without copying (its files, if they still exist, are left for the next writer).
     """
 
     def __init__(self, journal: Journal, path: Path, synchronous: str) -> None:
@@ -265,193 +408,31 @@ class _Mover:
         self._thread.start()
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        checkpoints: sqlite3.Connection | None = None  # opened on first use: the folder may be gone
         try:
-            connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
             while not self._stop.wait(self.interval):
                 try:
                     if self.journal.copy():
-                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                        if checkpoints is None:
+                            checkpoints = self._connect()
+                        checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except BrokenJournal as exc:
+                    log.error("decision log: %s; refusing decisions until it is back", exc)
+                    break
                 except Exception as exc:  # noqa: BLE001 — the journal keeps the rows; next round retries
                     log.warning("decision log: moving the journal into SQLite failed: %s", exc)
         finally:
-            connection.close()
+            if checkpoints is not None:
+                checkpoints.close()
+            if self.journal.broken is not None:
+                self.journal.close()
 
-    def stop(self) -> None:
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+        return connection
+
+    def stop(self, wait: bool = True) -> None:
         self._stop.set()
-        if self._thread is not threading.current_thread():
+        if wait and self._thread is not threading.current_thread():
             self._thread.join(timeout=self.interval + 10)
-
-
-# --- writing: one row per request -----------------------------------------------------------------
-
-
-def request_rows(records: Sequence[DecisionRecord]) -> list[tuple[object, ...]]:
-    """The rows of ``records``: one per run of consecutive items of one request, rule set version,
-    date and time.
-
-    A :class:`~.records.DecisionBatch` whose decisions share their rule set and date (every batch a
-    request makes) is rendered straight from its decisions, without the intermediate records, into the
-    row its records would give: the facts JSON shared with the response, personal facts masked in the
-    column, the reason codes of each distinct reasons tuple rendered once.
-    """
-    if isinstance(records, DecisionBatch):
-        row = _batch_row(records)
-        if row is not None:
-            return [row]
-    rows: list[tuple[object, ...]] = []
-    run: list[DecisionRecord] = []
-    for record in records:
-        if run and not _continues(run[-1], record):
-            rows.append(_records_row(run))
-            run = []
-        run.append(record)
-    if run:
-        rows.append(_records_row(run))
-    return rows
-
-
-def _continues(last: DecisionRecord, record: DecisionRecord) -> bool:
-    return record.item == last.item + 1 and (
-        record.request_id,
-        record.decided_at,
-        record.ruleset,
-        record.version,
-        record.as_of,
-    ) == (last.request_id, last.decided_at, last.ruleset, last.version, last.as_of)
-
-
-def _records_row(run: Sequence[DecisionRecord]) -> tuple[object, ...]:
-    first = run[0]
-    return _row(
-        request_id=first.request_id,
-        first_item=first.item,
-        at=first.decided_at,
-        ruleset=first.ruleset,
-        version=first.version,
-        as_of=first.as_of,
-        outcomes=[r.outcome for r in run],
-        kinds=[r.kind for r in run],
-        reasons=[dumps_strings(r.reasons) for r in run],
-        facts=facts_column([r.facts for r in run]),  # masked when the records were made
-    )
-
-
-def _batch_row(batch: DecisionBatch) -> tuple[object, ...] | None:
-    """The one row of ``batch``, or None when its decisions differ in rule set or date."""
-    decisions = batch.decisions
-    if not decisions:
-        return None
-    first = decisions[0]
-    if any(d.ruleset is not first.ruleset or d.as_of != first.as_of for d in decisions):
-        return None
-    rs, codes = first.ruleset, _ReasonCodes()
-    return _row(
-        request_id=batch.request_id,
-        first_item=0,
-        at=batch.at,
-        ruleset=rs.id,
-        version=rs.version,
-        as_of=first.as_of,
-        outcomes=[d.outcome.id for d in decisions],
-        kinds=[d.outcome.kind.value for d in decisions],
-        reasons=[codes.json(d.reasons) for d in decisions],
-        facts=facts_column([d.facts for d in decisions], personal_facts(rs)),
-    )
-
-
-def _row(
-    *,
-    request_id: str,
-    first_item: int,
-    at: datetime,
-    ruleset: str,
-    version: str,
-    as_of: date,
-    outcomes: list[str],
-    kinds: list[str],
-    reasons: list[str],
-    facts: str,
-) -> tuple[object, ...]:
-    """A row in the order of :data:`REQUEST_COLUMNS`; ``reasons`` holds each decision's codes as JSON."""
-    return (
-        request_id,
-        first_item,
-        at.astimezone(UTC).isoformat(),
-        ruleset,
-        version,
-        as_of.isoformat(),
-        dumps_strings(outcomes),
-        dumps_strings(kinds),
-        f"[{','.join(reasons)}]",
-        facts,
-    )
-
-
-class _ReasonCodes:
-    """The JSON list of reason codes of each distinct reasons tuple of one batch (table answers share
-    their tuples, so a batch renders only a handful)."""
-
-    def __init__(self) -> None:
-        self._seen: dict[int, tuple[tuple[Reason, ...], str]] = {}
-
-    def json(self, reasons: tuple[Reason, ...]) -> str:
-        seen = self._seen.get(id(reasons))
-        if seen is None or seen[0] is not reasons:
-            seen = (reasons, dumps_strings([r.code for r in reasons]))
-            self._seen[id(reasons)] = seen
-        return seen[1]
-
-
-# --- reading: rows expanded into records ----------------------------------------------------------
-
-
-def _sqlite_values(values: list[object]) -> list[object]:
-    return [v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for v in values]
-
-
-def _request_rows(connection: sqlite3.Connection, query: Query) -> Iterator[Sequence[Any]]:
-    """The ``decision_requests`` rows that may hold matches, in commit order.
-
-    The request-level filters run in SQL (on the indexes); the outcome is matched per decision by
-    :func:`_expanded`, after a cheap SQL pre-filter on the row's JSON text.
-    """
-    clause, values = where(
-        Query(query.ruleset, query.since, query.until, None, query.request_id), "?"
-    )
-    if query.outcome is not None:
-        clause += (" AND " if clause else " WHERE ") + "instr(outcomes, ?) > 0"
-        values.append(dumps_strings([query.outcome])[1:-1])
-    yield from connection.execute(
-        f"SELECT {', '.join(REQUEST_COLUMNS)} FROM decision_requests{clause} ORDER BY seq",
-        _sqlite_values(values),
-    )
-
-
-def _row_matches(row: Sequence[Any], query: Query) -> bool:
-    """:func:`_request_rows`' SQL filters, for a journal row (ISO times in UTC compare as text)."""
-    request_id, _item, decided_at, ruleset = row[:4]
-    since, until = _sqlite_values([query.since, query.until])
-    return (
-        (query.ruleset is None or ruleset == query.ruleset)
-        and (query.request_id is None or request_id == query.request_id)
-        and (since is None or decided_at >= since)
-        and (until is None or decided_at < until)
-    )
-
-
-def _expanded(rows: Iterable[Sequence[Any]], query: Query) -> Iterator[DecisionRecord]:
-    """One record per decision of request ``rows`` matching ``query``'s outcome, at most its limit."""
-    count = 0
-    for request_id, first_item, decided_at, ruleset, version, as_of, *arrays in rows:
-        at, day = aware(decided_at), date.fromisoformat(as_of)
-        outcomes, kinds, reasons = (orjson.loads(a) for a in arrays[:3])
-        facts = facts_of_column(orjson.loads(arrays[3]))
-        for offset, outcome in enumerate(outcomes):
-            if query.outcome is not None and outcome != query.outcome:
-                continue
-            if query.limit is not None and count >= query.limit:
-                return
-            count += 1
-            yield DecisionRecord(request_id, first_item + offset, at, ruleset, version, day,
-                                 outcome, kinds[offset], tuple(reasons[offset]), facts[offset])  # fmt: skip
