@@ -23,9 +23,12 @@ from .inputs import query_date, read_json
 from .problems import Problem, invalid_fields
 from .schemas import (
     BATCH_REQUEST,
+    DEFAULT_EXPLAIN,
+    EVALUATE_EXPLAIN_LEVELS,
     EVALUATE_REQUEST,
     EXPLAIN_LEVELS,
     EXPLAIN_PARAM,
+    WHATIF,
     Explain,
     OrderRequestSchema,
     QuoteRequestSchema,
@@ -68,9 +71,10 @@ def get_ruleset(ruleset_id: str) -> Response:
 def evaluate(ruleset_id: str) -> Response:
     book = get_rulebook()
     book.versions(ruleset_id)  # unknown rule set → 404 before looking at the body
+    whatif = _explain_level(EVALUATE_EXPLAIN_LEVELS, "full") == WHATIF
     data = read_json()
     envelope = quick_evaluate_request(data) or load_or_problem(EVALUATE_REQUEST, data)
-    decision = decide_one(book, ruleset_id, envelope)
+    decision = decide_one(book, ruleset_id, envelope, whatif)
     lang = api_lang()
     return json_text_response(decision_json(decision, lang), lang)
 
@@ -88,13 +92,14 @@ def _require_batch_size(data: Any) -> None:
         )
 
 
-def _explain_level() -> Explain:
-    """``?explain=compact`` (the default for batches) or ``full``; anything else is a 422 naming it."""
-    level = explain_level(request.args.get(EXPLAIN_PARAM))
+def _explain_level(
+    levels: tuple[Explain, ...] = EXPLAIN_LEVELS, default: Explain = DEFAULT_EXPLAIN
+) -> Explain:
+    """``?explain=``: for batches ``compact`` (the default), ``full`` or ``whatif``; for ``evaluate``
+    ``full`` (the default) or ``whatif``. Anything else is a 422 naming the choices."""
+    level = explain_level(request.args.get(EXPLAIN_PARAM), levels, default)
     if level is None:
-        raise invalid_fields(
-            {EXPLAIN_PARAM: [Message(Code.ONE_OF, choices=", ".join(EXPLAIN_LEVELS))]}
-        )
+        raise invalid_fields({EXPLAIN_PARAM: [Message(Code.ONE_OF, choices=", ".join(levels))]})
     return level
 
 
@@ -106,7 +111,7 @@ def evaluate_batch(ruleset_id: str) -> Response:
     data = read_json()
     _require_batch_size(data)
     envelope = quick_batch_request(data) or load_or_problem(BATCH_REQUEST, data)
-    outcome = decide_batch(book, ruleset_id, envelope)
+    outcome = decide_batch(book, ruleset_id, envelope, explain == WHATIF)
     lang = api_lang()
     return json_text_response(batch_json(outcome, lang, explain), lang)
 

@@ -8,12 +8,14 @@ request context.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from engine import Decision, FactsError, Rulebook, today_in_tokyo
+from engine import Decision, EngineError, Rulebook, today_in_tokyo
 from engine.messages.language import Lang
+from engine.rules import partial
 from engine.rules.model import RuleSet
 
 from .fast.envelopes import is_plain_batch_item
@@ -51,8 +53,19 @@ def answer(text: str, lang: Lang) -> tuple[bytes, Headers]:
     )
 
 
-def decide_one(book: Rulebook, ruleset_id: str, envelope: dict[str, Any]) -> Decision:
-    """Decide (and log) a loaded ``{"facts", "as_of"}`` envelope. :raises FactsError: and lookup errors."""
+def decide_one(
+    book: Rulebook, ruleset_id: str, envelope: dict[str, Any], whatif: bool = False
+) -> Decision:
+    """Decide (and log) a loaded ``{"facts", "as_of"}`` envelope. :raises FactsError: and lookup errors.
+
+    An envelope naming ``unknown`` facts gets a partial answer (never logged), and ``whatif`` adds
+    the changes that would change the answer (:mod:`engine.rules.partial`; :raises
+    TooManyCombinationsError: and nothing is logged when they cannot be found)."""
+    unknown = envelope.get("unknown")
+    if unknown or whatif:
+        return partial.decide(
+            book, ruleset_id, envelope["facts"], unknown or (), envelope["as_of"], whatif
+        )
     return book.decide(ruleset_id, envelope["facts"], envelope["as_of"])
 
 
@@ -64,30 +77,48 @@ class BatchOutcome:
     as_of: date
     count: int
     envelope_errors: dict[int, dict[str, list[str]]]
-    results: list[Decision | FactsError]  # for the items without an envelope error, in order
+    # for the items without an envelope error, in order; an item refused by the engine (bad facts,
+    # bad unknown facts, too many combinations) as its error
+    results: Sequence[Decision | EngineError]
 
 
-def decide_batch(book: Rulebook, ruleset_id: str, envelope: dict[str, Any]) -> BatchOutcome:
-    """Decide (and log, in one transaction) every item of a loaded ``{"items", "as_of"}`` envelope."""
+def decide_batch(
+    book: Rulebook, ruleset_id: str, envelope: dict[str, Any], whatif: bool = False
+) -> BatchOutcome:
+    """Decide (and log, in one transaction) every item of a loaded ``{"items", "as_of"}`` envelope;
+    items naming ``unknown`` facts get partial answers (not logged), ``whatif`` adds each decision's
+    changes (:mod:`engine.rules.partial`)."""
     day = envelope["as_of"] or today_in_tokyo()
     ruleset = book.select(ruleset_id, day)
     items = envelope["items"]
-    facts, envelope_errors = _item_facts(items)
-    results = book.decide_batch(ruleset_id, facts, day)
+    facts, unknown, envelope_errors = _item_facts(items)
+    results: Sequence[Decision | EngineError]
+    if whatif or any(unknown):
+        results = partial.decide_batch(
+            book, ruleset_id, list(zip(facts, unknown, strict=True)), day, whatif
+        )
+    else:
+        results = book.decide_batch(ruleset_id, facts, day)
     return BatchOutcome(ruleset, day, len(items), envelope_errors, results)
 
 
-def _item_facts(items: list[Any]) -> tuple[list[Any], dict[int, dict[str, list[str]]]]:
-    """Each item's facts, and the envelope errors of the items that are not ``{"facts": {...}}``."""
+def _item_facts(
+    items: list[Any],
+) -> tuple[list[Any], list[list[str]], dict[int, dict[str, list[str]]]]:
+    """Each item's facts and unknown facts, and the envelope errors of the items that are not
+    ``{"facts": {...}}`` (with ``"unknown": [...]``)."""
     facts: list[Any] = []
+    unknown: list[list[str]] = []
     errors: dict[int, dict[str, list[str]]] = {}
     for index, item in enumerate(items):
         if is_plain_batch_item(item):
             facts.append(item["facts"])
+            unknown.append([])
             continue
         found = BATCH_ITEM.validate(item)
         if found:
             errors[index] = flatten_messages(found)
         else:
             facts.append(item["facts"])
-    return facts, errors
+            unknown.append(item.get("unknown") or [])
+    return facts, unknown, errors

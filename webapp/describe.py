@@ -13,6 +13,7 @@ from typing import Any
 from engine.format.common import Citation, Gap
 from engine.rules.facts import facts_json_schema
 from engine.rules.model import Example, Note, Outcome, Parameter, RuleSet
+from engine.rules.partial.search import MAX_ALTERNATIVES, MAX_CHANGED_FACTS
 
 
 def json_value(value: object) -> Any:
@@ -79,6 +80,19 @@ def _parameter(p: Parameter) -> dict[str, Any]:
     }
 
 
+def partial_answers(rs: RuleSet) -> dict[str, Any]:
+    """What a caller needs for ``unknown`` facts and ``?explain=whatif`` (engine.rules.partial): the
+    facts to ask (never to leave to their default), the facts a what-if never changes, each enum's
+    "not known yet" value, and the what-if's bounds. The same marks are in ``facts_schema``."""
+    return {
+        "ask": [f.name for f in rs.facts if f.ask],
+        "fixed": [f.name for f in rs.facts if f.fixed],
+        "unknown_values": {f.name: f.unknown_value for f in rs.facts if f.unknown_value},
+        "max_changed_facts": MAX_CHANGED_FACTS,
+        "max_alternatives": MAX_ALTERNATIVES,
+    }
+
+
 def example_request(example: Example) -> dict[str, Any]:
     """The evaluate request body that reproduces ``example``."""
     body: dict[str, Any] = {"facts": json_value(example.facts)}
@@ -121,6 +135,7 @@ def ruleset_detail(rs: RuleSet, versions: Sequence[RuleSet]) -> dict[str, Any]:
             for rule in rs.rules
         ],
         "outcomes": [_outcome(o) for o in rs.outcomes],
+        "partial_answers": partial_answers(rs),
         "examples": [
             {
                 "note": ex.note,

@@ -20,7 +20,7 @@ from engine.rules.model import RuleSet
 
 from . import schemas
 from .problems import PROBLEM_MIMETYPE, PROBLEM_TYPES
-from .schemas import EXPLAIN_LEVELS
+from .schemas import EVALUATE_EXPLAIN_LEVELS, EXPLAIN_LEVELS
 from .state import get_rulebook, loaded_tariffs
 
 OPENAPI_VERSION = "3.0.3"
@@ -57,18 +57,40 @@ def _ruleset_request_schemas(rs: RuleSet) -> tuple[type[Schema], type[Schema]]:
         load_default=None, metadata={"description": "Decision date; picks the version."}
     )
     item = type(
-        f"{camel}BatchItem", (schemas.StrictSchema,), {"facts": fields.Nested(facts, required=True)}
+        f"{camel}BatchItem",
+        (schemas.StrictSchema,),
+        {"facts": fields.Nested(facts, required=True), "unknown": _unknown_facts(rs)},
     )
     evaluate = type(
         f"{camel}EvaluateRequest",
         (schemas.StrictSchema,),
-        {"facts": fields.Nested(facts, required=True), "as_of": as_of},
+        {
+            "facts": fields.Nested(facts, required=True),
+            "as_of": as_of,
+            "unknown": _unknown_facts(rs),
+        },
     )
     batch = type(f"{camel}BatchRequest", (schemas.StrictSchema,), {
         "items": fields.List(fields.Nested(item), required=True, validate=validate.Length(min=1)),
         "as_of": fields.Date(load_default=None),
     })  # fmt: skip
     return evaluate, batch
+
+
+def _unknown_facts(rs: RuleSet) -> fields.List[str]:
+    """``unknown``: this rule set's fact names (``x-ask`` and ``x-fixed`` in the facts schema say
+    which facts must be asked and which a what-if never proposes)."""
+    names = [f.name for f in rs.facts]
+    return fields.List(
+        fields.String(validate=validate.OneOf(names)),
+        validate=validate.Length(max=len(names)),
+        metadata={
+            "description": "Facts not known yet (leave them out of `facts`): they take no default, "
+            "and the answer lists every outcome still possible (`possible`) with when it applies. "
+            "Not logged. Too many combinations: 422 /problems/too-many-combinations.",
+            "uniqueItems": True,
+        },
+    )
 
 
 def _json(schema: str | dict[str, Any], description: str = "OK") -> dict[str, Any]:
@@ -102,11 +124,14 @@ _POST_ERRORS = ("BadRequest", "TooLarge", "UnsupportedMediaType", "Unprocessable
 def _add_ruleset_paths(spec: APISpec, rs: RuleSet) -> None:
     evaluate, batch = _ruleset_request_schemas(rs)
     base = f"/v1/rulesets/{rs.id}"
-    spec.path(base + "/evaluate", operations={"post": _operation(
+    single = _operation(
         f"evaluate_{rs.id}", f"Decide: {rs.title.en}", "decisions", "Decision",
         _POST_ERRORS, requestBody=_body(evaluate),
-        description=f"{rs.title.ja}\n\nOne decision with every reason and its citation.",
-    )})  # fmt: skip
+        description=f"{rs.title.ja}\n\nOne decision with every reason and its citation; with "
+        "`unknown` facts, the outcomes still possible; with `explain=whatif`, what would change it.",
+    )  # fmt: skip
+    single["parameters"] = [*single["parameters"], "EvaluateExplain"]
+    spec.path(base + "/evaluate", operations={"post": single})
     operation = _operation(
         f"evaluate_batch_{rs.id}", f"Decide many: {rs.title.en}", "decisions", "BatchResponse",
         _POST_ERRORS, requestBody=_body(batch),
@@ -133,7 +158,15 @@ def _add_components(spec: APISpec) -> None:
         "name": "explain", "required": False,
         "schema": {"type": "string", "enum": list(EXPLAIN_LEVELS), "default": "compact"},
         "description": "compact (default): outcome, kind and reason codes per item; full: every "
-        "reason's message and citation, consequences, gaps and facts, as evaluate answers.",
+        "reason's message and citation, consequences, gaps and facts, as evaluate answers; whatif: "
+        "full, and each decision's `changes` (what would change the answer).",
+    })  # fmt: skip
+    spec.components.parameter("EvaluateExplain", "query", {
+        "name": "explain", "required": False,
+        "schema": {"type": "string", "enum": list(EVALUATE_EXPLAIN_LEVELS), "default": "full"},
+        "description": "full (default): the decision; whatif: also `changes`, the smallest sets of "
+        "fact changes that give a positive outcome (for a positive one: the one-fact changes that "
+        "make it negative). Facts marked fixed are never proposed.",
     })  # fmt: skip
     # Nested schemas register themselves on first use, so leaves come before the schemas using them.
     for schema in (schemas.ProblemSchema, schemas.DecisionSchema, schemas.CompactDecisionSchema,

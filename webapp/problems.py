@@ -22,6 +22,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, Not
 from engine import EvaluationError, FactsError, NoVersionInForceError, UnknownRuleSetError
 from engine.messages import Code, Message, localized
 from engine.messages.language import Lang, Text
+from engine.rules.partial import TooManyCombinationsError, UnknownListError
 
 from .i18n import api_lang, page_lang
 from .observability import current_request_id
@@ -77,6 +78,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
               "One or more fields are invalid; `errors` names each field path and the reason."),
         _type("no-version-in-force", 422, "その日に有効な版がありません", "No version in force",
               "The rule set or tariff has no version in force on `as_of`."),
+        _type("too-many-combinations", 422, "組み合わせが多すぎます", "Too many combinations",
+              "The facts sent as `unknown` (or the what-if of `explain=whatif`) leave more "
+              "combinations than one request may consider, or more than its time allows; `detail` "
+              "says which. Confirm some of the unknown facts and ask again. Nothing was logged."),
         _type("not-ready", 503, "準備ができていません", "Not ready",
               "The service has not loaded what this request needs."),
         _type("internal-error", 500, "内部エラーが発生しました", "Internal error",
@@ -194,6 +199,10 @@ def problem_for_engine_error(exc: Exception, facts_prefix: str = "facts") -> Pro
     """The problem for an engine error a caller caused, or ``None`` when the caller did not cause it."""
     if isinstance(exc, FactsError):
         return invalid_fields(prefixed(exc.fields, facts_prefix))
+    if isinstance(exc, UnknownListError):
+        return invalid_fields(prefixed(exc.fields, "unknown"))
+    if isinstance(exc, TooManyCombinationsError):
+        return Problem("too-many-combinations", exc.message)
     if isinstance(exc, UnknownRuleSetError):
         return Problem("unknown-ruleset", exc.message, extra={"known": exc.known})
     if isinstance(exc, NoVersionInForceError):

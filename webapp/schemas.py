@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from engine.messages import Code, Message
 from engine.messages.schema import CodedSchema
 from engine.rules.model import OutcomeKind
 
@@ -20,20 +21,30 @@ KINDS = [k.value for k in OutcomeKind]
 #: Most eligibility checks one order may carry.
 MAX_ORDER_CHECKS = 50
 
-#: How much each decision of an ``evaluate-batch`` answer explains: everything, or (the default) the
-#: outcome, its kind and the reason codes.
-Explain = Literal["full", "compact"]
-EXPLAIN_LEVELS: tuple[Explain, ...] = ("full", "compact")
+#: How much each decision of an ``evaluate-batch`` answer explains: everything, (the default) the
+#: outcome, its kind and the reason codes, or everything and what would change the answer.
+Explain = Literal["full", "compact", "whatif"]
+EXPLAIN_LEVELS: tuple[Explain, ...] = ("full", "compact", "whatif")
+#: The levels of ``evaluate``, which always explains fully: as it is, or with what would change it.
+EVALUATE_EXPLAIN_LEVELS: tuple[Explain, ...] = ("full", "whatif")
 #: The query parameter that picks the level.
 EXPLAIN_PARAM = "explain"
 DEFAULT_EXPLAIN: Explain = "compact"
+#: The level that adds ``changes`` (engine.rules.partial): never answered by the fast path.
+WHATIF: Explain = "whatif"
+#: The envelope fields of a partial answer (facts named unknown): never read by the fast path.
+PARTIAL_FIELDS = frozenset({"unknown"})
 
 
-def explain_level(raw: str | None) -> Explain | None:
+def explain_level(
+    raw: str | None,
+    levels: tuple[Explain, ...] = EXPLAIN_LEVELS,
+    default: Explain = DEFAULT_EXPLAIN,
+) -> Explain | None:
     """The level an ``?explain=`` value names (absent: the default), ``None`` when it names none."""
     if raw is None:
-        return DEFAULT_EXPLAIN
-    for level in EXPLAIN_LEVELS:
+        return default
+    for level in levels:
         if raw == level:
             return level
     return None
@@ -49,6 +60,34 @@ class StrictSchema(CodedSchema):
 # --- requests ------------------------------------------------------------------------------------
 
 
+def _unknown_field() -> fields.List[str]:
+    """``unknown``: fact names that are not known yet (no default; the answer lists the outcomes
+    still possible). Absent when not sent, so a plain envelope loads as it always did.
+
+    marshmallow takes a declared field out of the class, so the field named ``unknown`` does not
+    touch the schema's own ``unknown`` policy (still RAISE); mypy sees only the name, hence the
+    ignores where it is declared."""
+    return fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        validate=[validate.Length(max=MAX_UNKNOWN_FACTS), unique_items],
+        metadata={
+            "description": "Facts not known yet: they take no default, and the answer lists the "
+            "outcomes still possible (`possible`), each with when it applies. Leave them out of "
+            "`facts`. A partial answer is not logged."
+        },
+    )
+
+
+#: Most facts one request may name as unknown (the combinations are bounded by the engine too).
+MAX_UNKNOWN_FACTS = 50
+
+
+def unique_items(items: list[str]) -> list[str]:
+    if len(set(items)) != len(items):
+        raise ValidationError(Message(Code.ITEMS_REPEAT))
+    return items
+
+
 class EvaluateRequestSchema(StrictSchema):
     facts = fields.Dict(keys=fields.String(), required=True, metadata={"description": "The facts."})
     as_of = fields.Date(
@@ -57,10 +96,12 @@ class EvaluateRequestSchema(StrictSchema):
             "description": "Decision date (YYYY-MM-DD); picks the version in force. Default: today in Tokyo."
         },
     )
+    unknown = _unknown_field()  # type: ignore[assignment]
 
 
 class BatchItemSchema(StrictSchema):
     facts = fields.Dict(keys=fields.String(), required=True)
+    unknown = _unknown_field()  # type: ignore[assignment]
 
 
 class BatchRequestSchema(StrictSchema):
@@ -145,6 +186,60 @@ class OutcomeGapSchema(GapSchema):
     outcome = fields.String(required=True, metadata={"description": "The undecidable outcome."})
 
 
+class FactConditionSchema(Schema):
+    """Which values of one fact a branch or a change stands for, in the rule set's own labels."""
+
+    fact = fields.String(required=True)
+    label = fields.String(required=True, metadata={"description": "The fact's label."})
+    other = fields.String(
+        metadata={"description": "The fact compared with (a relation between two unknown facts)."}
+    )
+    other_label = fields.String()
+    values = fields.List(
+        fields.Raw(),
+        required=True,
+        metadata={
+            "description": "Enum values, true/false, {min, max} ranges of numbers or dates, "
+            "{includes, excludes} of list facts, texts or {not: [...]}; lt/eq/gt/ne for a relation."
+        },
+    )
+    labels = fields.List(
+        fields.String(), required=True, metadata={"description": "The same, for people."}
+    )
+
+
+class PossibleSchema(Schema):
+    """An outcome still possible while some facts are unknown, and when it is the answer."""
+
+    outcome = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    label = fields.String(required=True)
+    when = fields.List(
+        fields.Nested(FactConditionSchema),
+        required=True,
+        metadata={"description": "Conditions on the unknown facts (all must hold; none: always)."},
+    )
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+    gap = fields.Nested(GapSchema, allow_none=True, required=True)
+
+
+class ChangeSchema(Schema):
+    """Facts set to other values, and the outcome the rules then give."""
+
+    set = fields.Dict(
+        required=True, metadata={"description": "Valid values to send as facts, as they are."}
+    )
+    to = fields.List(
+        fields.Nested(FactConditionSchema),
+        required=True,
+        metadata={"description": "Which values each changed fact stands for."},
+    )
+    outcome = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    label = fields.String(required=True)
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+
+
 class DecisionSchema(Schema):
     ruleset = fields.String(required=True)
     version = fields.String(required=True)
@@ -165,7 +260,28 @@ class DecisionSchema(Schema):
     )
     fired_rules = fields.List(fields.String(), required=True)
     facts = fields.Dict(
-        required=True, metadata={"description": "Normalised facts, defaults filled."}
+        required=True,
+        metadata={"description": "Normalised facts, defaults filled (the known ones only)."},
+    )
+    unknown = fields.List(  # type: ignore[assignment]  # a field (see _unknown_field)
+        fields.String(), metadata={"description": "Partial answers: the facts sent as unknown."}
+    )
+    unknown_matters = fields.Boolean(
+        metadata={"description": "Partial answers: whether the unknown facts change the outcome."}
+    )
+    unknown_note = fields.String(metadata={"description": "Partial answers: the same, in words."})
+    possible = fields.List(
+        fields.Nested(PossibleSchema),
+        metadata={"description": "Partial answers: every outcome still possible, by precedence."},
+    )
+    changes = fields.List(
+        fields.Nested(ChangeSchema),
+        metadata={
+            "description": "explain=whatif: for an answer that is not positive, the smallest sets "
+            "of fact changes (fewest first, at most 3 facts, at most 5) that give a positive one; "
+            "for a positive answer, every one-fact change that makes it negative. Facts marked "
+            "fixed are never proposed."
+        },
     )
 
 
@@ -189,6 +305,12 @@ class ProblemSchema(Schema):
     )
 
 
+class CompactPossibleSchema(Schema):
+    outcome = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    when = fields.List(fields.Dict(), required=True, metadata={"description": "{fact, values}"})
+
+
 class CompactDecisionSchema(Schema):
     """A batch item's decision with ``explain=compact`` (the default for batches)."""
 
@@ -201,6 +323,10 @@ class CompactDecisionSchema(Schema):
             "description": "Reason codes in rule order. Messages, citations and gaps: explain=full, "
             "or the rules of GET /v1/rulesets/{id}."
         },
+    )
+    possible = fields.List(
+        fields.Nested(CompactPossibleSchema),
+        metadata={"description": "Items with unknown facts: the outcomes still possible."},
     )
 
 
@@ -305,6 +431,30 @@ class ExampleSchema(Schema):
     expect = fields.Nested(ExampleExpectSchema, required=True)
 
 
+class PartialAnswersSchema(Schema):
+    """How to ask a rule set with facts unknown (``unknown``) and what would change its answer
+    (``?explain=whatif``)."""
+
+    ask = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Facts a seller must ask: never leave them to their default."},
+    )
+    fixed = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Facts the customer cannot change: a what-if never proposes them."
+        },
+    )
+    unknown_values = fields.Dict(
+        required=True,
+        metadata={"description": "Per enum fact, the value that means 'not known yet'."},
+    )
+    max_changed_facts = fields.Integer(required=True)
+    max_alternatives = fields.Integer(required=True)
+
+
 class RulesetDetailSchema(RulesetSummarySchema):
     description = fields.Nested(TextSchema, allow_none=True, required=True)
     sources = fields.List(fields.Nested(SourceSchema), required=True)
@@ -317,6 +467,7 @@ class RulesetDetailSchema(RulesetSummarySchema):
     facts_schema = fields.Dict(required=True, metadata={"description": "JSON Schema of `facts`."})
     rules = fields.List(fields.Nested(RuleSchema), required=True)
     outcomes = fields.List(fields.Nested(OutcomeSchema), required=True)
+    partial_answers = fields.Nested(PartialAnswersSchema, required=True)
     examples = fields.List(fields.Nested(ExampleSchema), required=True)
 
 

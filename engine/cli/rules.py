@@ -14,8 +14,10 @@ from pathlib import Path
 
 from ..errors import EngineError, FactsError, ValidationError, format_diagnostics
 from ..paths import rules_dir, tariffs_dir
+from ..rules import partial
 from ..rules.catalogue import render_catalogue
 from ..rules.evaluate import describe_facts
+from ..rules.partial import UnknownListError
 from ..rules.rulebook import check_rule_files, load_rulebook, rule_files
 from ..tariff import load_tariffs, run_examples
 from .args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Commands, iso_date, read_json_argument
@@ -97,7 +99,8 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    """Print the decision for one fact set as JSON."""
+    """Print the decision for one fact set as JSON: with ``--unknown``, the partial answer (the
+    outcomes still possible); with ``--whatif``, the changes that would change it."""
     try:
         facts = read_json_argument(args.facts)
     except (OSError, ValueError) as exc:
@@ -108,11 +111,13 @@ def cmd_decide(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(format_diagnostics(exc.errors), file=sys.stderr)
         return EXIT_FAILED
+    unknown = [name.strip() for name in args.unknown.split(",") if name.strip()]
     try:
-        decision = book.decide(args.ruleset, facts, args.as_of)
-    except FactsError as exc:
+        decision = partial.decide(book, args.ruleset, facts, unknown, args.as_of, args.whatif)
+    except (FactsError, UnknownListError) as exc:
+        prefix = "facts" if isinstance(exc, FactsError) else "unknown"
         for field, problems in sorted(exc.fields.items()):
-            print(f"facts.{field}: {'; '.join(map(str, problems))}", file=sys.stderr)  # type: ignore[call-overload]
+            print(f"{prefix}.{field}: {'; '.join(map(str, problems))}", file=sys.stderr)  # type: ignore[call-overload]
         return EXIT_USAGE
     except EngineError as exc:
         print(str(exc), file=sys.stderr)
@@ -152,4 +157,15 @@ def register(commands: Commands) -> None:
     )
     decide.add_argument("--lang", choices=("ja", "en"), default="ja")
     decide.add_argument("--rules", default=None, help="rules folder (default: bundled rules/)")
+    decide.add_argument(
+        "--unknown",
+        default="",
+        metavar="FACT,FACT",
+        help="facts not known yet: no default, the answer lists the outcomes still possible",
+    )
+    decide.add_argument(
+        "--whatif",
+        action="store_true",
+        help="add the changes that would change the answer (the risks, for a positive one)",
+    )
     decide.set_defaults(func=cmd_decide)

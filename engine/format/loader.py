@@ -5,10 +5,18 @@ The loader is a safe loader (no Python object construction, no code execution) t
 line a policy owner has to fix. It is built on libyaml's parser (``yaml.CSafeLoader``) when PyYAML has it:
 the same data and marks, about six times faster than the pure-Python parser on the bundled rules, which
 every start, reload and test child pays. Syntax-error wording is then libyaml's; positions are the same.
+
+Whatever it reads — rule files, tariffs, candidate folders of an impact run — it reads within bounds, so a
+hostile or broken file is refused with a diagnostic instead of hanging or exhausting a worker: a file over
+:data:`MAX_FILE_BYTES` is refused before it is parsed, and before any node is built a streaming pass over
+libyaml's events refuses nesting deeper than :data:`MAX_DEPTH` and a document of more than
+:data:`MAX_NODES` values once its aliases are expanded (a 6 kB "billion laughs" file stands for billions;
+the checkers walk the expanded data, so aliases are counted as what they stand for).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -23,6 +31,16 @@ except ImportError:  # pragma: no cover - PyYAML without libyaml
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
 from ..errors import Diagnostic, SourceLocation, ValidationError
+
+#: The largest file read, in bytes (1 MiB). The largest bundled file is about 51 kB; a file past this is
+#: refused unread, so no size of file can make parsing costly.
+MAX_FILE_BYTES = 1 << 20
+#: The deepest nesting of mappings and lists (the bundled files reach 10). Building and checking the
+#: data recurses per level; libyaml's own limit (1,000) is beyond Python's recursion limit there.
+MAX_DEPTH = 64
+#: The most values (keys, scalars, mappings, lists) a document may hold with every alias expanded; the
+#: largest bundled file has about 3,000.
+MAX_NODES = 100_000
 
 
 class MarkedDict(dict[str, Any]):
@@ -89,6 +107,19 @@ class _MarkingLoader(_SafeLoader):
         result.item_locations = [_mark(self.file_label, child) for child in node.value]
         return result
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        # Python neither reads nor writes a decimal integer of more than 4,300 digits (ValueError):
+        # refuse one here, where its position is known, rather than in whatever prints it later
+        # (YAML also reads 0x…, which Python reads at any length).
+        try:
+            value: int = super().construct_yaml_int(node)
+            str(value)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "an integer with too many digits", node.start_mark
+            ) from None
+        return value
+
 
 def _scalar_key(node: yaml.Node, key: object) -> str:
     """Keep the text a policy owner wrote for keys YAML would turn into numbers or booleans (``yes:``)."""
@@ -98,10 +129,92 @@ def _scalar_key(node: yaml.Node, key: object) -> str:
 
 _MarkingLoader.add_constructor("tag:yaml.org,2002:map", _MarkingLoader.construct_mapping)
 _MarkingLoader.add_constructor("tag:yaml.org,2002:seq", _MarkingLoader.construct_sequence)
+_MarkingLoader.add_constructor("tag:yaml.org,2002:int", _MarkingLoader.construct_yaml_int)
+
+
+def _refusal(code: str, message: str, file_label: str, mark: Any = None) -> ValidationError:
+    where = (
+        SourceLocation(file_label, mark.line + 1, mark.column + 1)
+        if mark is not None
+        else SourceLocation(file_label)
+    )
+    return ValidationError([Diagnostic(code, message, where)])
+
+
+_COLLECTION_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_COLLECTION_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def check_bounds(text: str, file_label: str) -> None:
+    """Refuse ``text`` if it nests deeper than :data:`MAX_DEPTH` or holds more than :data:`MAX_NODES`
+    values with its aliases expanded; raises :class:`ValidationError` at the offending node.
+
+    Reads libyaml's event stream, keeping only the open collections and the expanded size of each
+    anchored node, so it runs in memory bounded by the nesting and stops at the first value past a
+    bound — before the composer builds (and the checkers walk) anything. A syntax error is left for
+    the parse proper to report.
+    """
+    parser = _SafeLoader(text)
+    sizes: dict[str, int] = {}  # anchor → how many values its node stands for, once complete
+    starts: list[tuple[str | None, int]] = []  # open collections: anchor, count when opened
+    count = 0
+    try:
+        while (event := parser.get_event()) is not None:
+            if isinstance(event, yaml.AliasEvent):
+                # An undefined or recursive alias counts as one; the composer refuses it anyway.
+                count += sizes.get(str(event.anchor), 1)
+            elif isinstance(event, yaml.ScalarEvent):
+                count += 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, _COLLECTION_STARTS):
+                count += 1
+                starts.append((event.anchor, count - 1))
+                if len(starts) > MAX_DEPTH:
+                    raise _refusal(
+                        "yaml-too-deep",
+                        f"mappings and lists nested more than {MAX_DEPTH} deep",
+                        file_label,
+                        event.start_mark,
+                    )
+            elif isinstance(event, _COLLECTION_ENDS):
+                anchor, before = starts.pop()
+                if anchor is not None:
+                    sizes[anchor] = count - before
+            elif isinstance(event, yaml.DocumentStartEvent):
+                sizes.clear()
+            else:
+                continue
+            if count > MAX_NODES:
+                raise _refusal(
+                    "yaml-too-many-nodes",
+                    f"more than {MAX_NODES:,} values once aliases are expanded "
+                    "(aliases of aliases multiply: a file of a few lines can stand for billions)",
+                    file_label,
+                    event.start_mark,
+                )
+    except yaml.MarkedYAMLError as exc:
+        # libyaml stops flow collections ("[[[…") 1,000 deep while scanning ahead: the same refusal.
+        if "nesting depth" in (exc.problem or ""):
+            raise _refusal(
+                "yaml-too-deep",
+                f"mappings and lists nested more than {MAX_DEPTH} deep",
+                file_label,
+                exc.problem_mark,
+            ) from None
+        return  # any other syntax error: the parse proper reports it, with its position
+    except yaml.YAMLError:
+        return
+    finally:
+        parser.dispose()
 
 
 def parse_yaml(text: str, file_label: str) -> Any:
-    """Parse one YAML document, raising :class:`ValidationError` with the position of a syntax error."""
+    """Parse one YAML document within the bounds (:func:`check_bounds`, :data:`MAX_FILE_BYTES`),
+    raising :class:`ValidationError` with the position of a syntax error or of the value past a bound."""
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise _too_large(file_label)
+    check_bounds(text, file_label)
     loader = _MarkingLoader(text)
     loader.file_label = file_label
     try:
@@ -135,12 +248,29 @@ def read_yaml_file(path: Path, label: str | None = None) -> Any:
     """Read and parse ``path``; the label (default: the path as given) is what diagnostics print."""
     file_label = label or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            # Refused unread when the size says so; a file that grows meanwhile (or a device) is cut
+            # one byte past the limit, which is refused the same way.
+            if os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES:
+                raise _too_large(file_label)
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise _too_large(file_label)
+        # Newlines as ``read_text`` gives them (CR LF and CR become LF): the same lines and columns.
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(
             [Diagnostic("unreadable-file", f"cannot read file ({exc})", SourceLocation(file_label))]
         ) from None
     return parse_yaml(text, file_label)
+
+
+def _too_large(file_label: str) -> ValidationError:
+    return _refusal(
+        "file-too-large",
+        f"the file is over {MAX_FILE_BYTES:,} bytes (1 MiB); rule and tariff files are far smaller",
+        file_label,
+    )
 
 
 def to_json(value: Any, *, exact: bool = False) -> Any:

@@ -11,6 +11,7 @@ from ..format.checker import Checker, describe, join_path, parse_date, show, sug
 from ..format.common import PROVENANCES
 from ..format.loader import MarkedDict, MarkedList
 from ..messages.language import Text
+from .facts import MAX_EXACT_INTEGER
 from .model import AS_OF, NUMERIC_TYPES, EnumValue, FactSpec, FactType, FactValue, Parameter
 
 PARAMETER_KEYS = {
@@ -31,6 +32,9 @@ FACT_KEYS = {
     "min": False,
     "max": False,
     "personal": False,
+    "ask": False,
+    "fixed": False,
+    "unknown_value": False,
 }
 
 FACT_TYPES = tuple(t.value for t in FactType)
@@ -112,11 +116,60 @@ def _fact_spec(
         return None
     default = _fact_default(checker, entry, ftype, values, required, path)
     bounds = _bounds(checker, entry, ftype, path)
-    if bounds is None or (not required and default is None):
+    partial = _partial_keys(checker, entry, ftype, values, path)
+    if bounds is None or partial is None or (not required and default is None):
         return None
+    ask, fixed, unknown_value = partial
     return FactSpec(
-        name, ftype, label, where, help_text, values, required, default, *bounds, personal=personal
+        name,
+        ftype,
+        label,
+        where,
+        help_text,
+        values,
+        required,
+        default,
+        *bounds,
+        personal=personal,
+        ask=ask,
+        fixed=fixed,
+        unknown_value=unknown_value,
     )
+
+
+def _partial_keys(
+    checker: Checker, entry: MarkedDict, ftype: FactType, values: tuple[EnumValue, ...], path: str
+) -> tuple[bool, bool, str | None] | None:
+    """``ask``, ``fixed`` and ``unknown_value``: what partial answers and what-ifs need to know of a
+    fact (:mod:`engine.rules.partial`). Flags are real booleans, as ``personal``; ``unknown_value``
+    names one of an enum fact's own values."""
+    ask = checker.flag(entry.get("ask", False), entry.where("ask"), f"{path}.ask")
+    fixed = checker.flag(entry.get("fixed", False), entry.where("fixed"), f"{path}.fixed")
+    unknown_value: str | None = None
+    if "unknown_value" in entry:
+        where = entry.where("unknown_value")
+        if ftype is not FactType.ENUM:
+            checker.error(
+                "unknown-key",
+                "unknown_value applies to enum facts only",
+                where,
+                f"{path}.unknown_value",
+            )
+            return None
+        found = scalar_of_type(
+            checker,
+            entry["unknown_value"],
+            ftype,
+            tuple(v.value for v in values),
+            where,
+            f"{path}.unknown_value",
+        )
+        if not isinstance(found, str):
+            return None
+        unknown_value = found
+    if ask is None or fixed is None:
+        return None
+    return ask, fixed, unknown_value
 
 
 def _enum_values(
@@ -220,12 +273,32 @@ def _bounds(
                 "wrong-type", f"{key} must be a whole number", entry.where(key), f"{path}.{key}"
             )
             return None
+        if not exact_integer(checker, raw, entry.where(key), f"{path}.{key}"):
+            return None
         found.append(raw)
     low, high = found
     if low is not None and high is not None and low > high:
         checker.error("bad-value", "min is greater than max", entry.where("min"), f"{path}.min")
         return None
     return low, high
+
+
+def exact_integer(checker: Checker, number: int, where: SourceLocation, path: str) -> bool:
+    """Whether ``number`` lies in the range durable_rules compares exactly (:data:`MAX_EXACT_INTEGER`);
+    reports ``number-out-of-range`` when not. Every ``min``, ``max`` and integer constant passes here,
+    so no declared range and no comparison of a rule file can reach beyond the engine's exact range."""
+    if -MAX_EXACT_INTEGER <= number <= MAX_EXACT_INTEGER:
+        return True
+    # Short, and never str() of a huge number (Python refuses over 4,300 digits; YAML reads 0x… too).
+    text = str(number) if number.bit_length() <= 64 else f"a number of {number.bit_length()} bits"
+    checker.error(
+        "number-out-of-range",
+        f"{text} is beyond ±{MAX_EXACT_INTEGER} (2**53 - 1), "
+        "the largest whole numbers the engine compares exactly",
+        where,
+        path,
+    )
+    return False
 
 
 def scalar_of_type(
@@ -243,6 +316,8 @@ def scalar_of_type(
             ok = value if isinstance(value, bool) else None
         case FactType.INT | FactType.MONEY:
             ok = value if isinstance(value, int) and not isinstance(value, bool) else None
+            if ok is not None and not exact_integer(checker, ok, where, path):
+                return None
         case FactType.DATE:
             ok = parse_date(value)
         case FactType.STRING:

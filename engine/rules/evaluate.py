@@ -42,6 +42,7 @@ class Decider:
 
     def __init__(self, compiled: CompiledRuleSet, runtime: DurableRuntime) -> None:
         self.ruleset = compiled.ruleset
+        self.compiled = compiled
         self._compiled = compiled
         self._runtime = runtime
         self._normalizer = FactNormalizer(compiled.ruleset)
@@ -96,6 +97,17 @@ class Decider:
             item if isinstance(item, FactsError) else self._explain(item, next(fired_all), as_of)
             for item in normalized
         ]
+
+    def decide_normalized_live(
+        self, facts: Sequence[dict[str, FactValue]], as_of: date
+    ) -> list[Decision]:
+        """Decisions for fact sets already normalised (every declared fact, valid values), asserted
+        through durable_rules now: what partial answers (:mod:`engine.rules.partial`) ask of a rule
+        set without a table."""
+        fired_all = self._runtime.fire_many(
+            self.ruleset.key, [self._compiled.encode(f) for f in facts]
+        )
+        return [self._explain(f, fired, as_of) for f, fired in zip(facts, fired_all, strict=True)]
 
     def _explain(self, facts: dict[str, FactValue], fired: frozenset[str], as_of: date) -> Decision:
         rule_by_action = self._compiled.rule_by_action

@@ -52,14 +52,53 @@ class StrictString(fields.String):
         return value
 
 
+#: The largest magnitude an ``int`` or ``money`` value may have, in a request or in a rule file:
+#: 2⁵³ − 1. durable_rules holds integers as int64 and compares them exactly, but reads a larger one as
+#: a double (measured: there 2⁶³ > 2⁶³ − 1 is false, so ``passport_purchase`` once said yes to an
+#: amount over its limit). Every comparison the compiler emits is between two such integers, with no
+#: arithmetic, so int64 would do; the bound is the largest integer a double also holds exactly, so
+#: that the table's probes (a cut point ± 1), a sum of two facts, and a client reading JSON numbers as
+#: doubles (the page's script, I-JSON) stay exact too. docs/rule-format.md states it.
+MAX_EXACT_INTEGER = 2**53 - 1
+
+
+def integer_bounds(spec: FactSpec) -> tuple[int, int]:
+    """The values an ``int``/``money`` fact accepts: its declared ``min``/``max``, and on a side it
+    leaves open (or declares beyond the bound, which ``flets-elig check`` refuses) the engine's exact
+    range. The marshmallow field and the decision table's validator both accept exactly these."""
+    low = -MAX_EXACT_INTEGER if spec.minimum is None else max(spec.minimum, -MAX_EXACT_INTEGER)
+    high = MAX_EXACT_INTEGER if spec.maximum is None else min(spec.maximum, MAX_EXACT_INTEGER)
+    return low, high
+
+
+class ExactInteger(validate.Validator):
+    """Refuses an integer durable_rules cannot compare exactly, on the sides a fact's declared range
+    leaves open: where a ``min``/``max`` is declared, its own message speaks (one message per value)."""
+
+    def __init__(self, spec: FactSpec) -> None:
+        low, high = integer_bounds(spec)
+        self.low = None if spec.minimum == low else low
+        self.high = None if spec.maximum == high else high
+        self.message = Message(Code.INTEGER_OUT_OF_RANGE, min=low, max=high)
+        self.error = self.message  # coded (engine.messages.schema.uncoded_messages looks here)
+
+    def __call__(self, value: int) -> int:
+        if (self.low is not None and value < self.low) or (
+            self.high is not None and value > self.high
+        ):
+            raise ValidationError(self.message)
+        return value
+
+
 def _one_of(spec: FactSpec) -> validate.OneOf:
     return validate.OneOf(spec.value_names)
 
 
 def _range(spec: FactSpec) -> list[validate.Validator]:
-    if spec.minimum is None and spec.maximum is None:
-        return []
-    return [validate.Range(min=spec.minimum, max=spec.maximum)]
+    declared: list[validate.Validator] = []
+    if spec.minimum is not None or spec.maximum is not None:
+        declared.append(validate.Range(min=spec.minimum, max=spec.maximum))
+    return [*declared, ExactInteger(spec)]
 
 
 def _unique_items(items: list[str]) -> list[str]:
@@ -173,11 +212,8 @@ def fact_json_schema(spec: FactSpec) -> dict[str, Any]:
         case FactType.BOOL:
             schema = {"type": "boolean"}
         case FactType.INT | FactType.MONEY:
-            schema = {"type": "integer"}
-            if spec.minimum is not None:
-                schema["minimum"] = spec.minimum
-            if spec.maximum is not None:
-                schema["maximum"] = spec.maximum
+            low, high = integer_bounds(spec)
+            schema = {"type": "integer", "minimum": low, "maximum": high}
         case FactType.ENUM:
             schema = {"type": "string", "enum": list(spec.value_names)}
         case FactType.ENUM_LIST:
@@ -203,6 +239,14 @@ def fact_json_schema(spec: FactSpec) -> dict[str, Any]:
         schema["default"] = list(default) if isinstance(default, tuple) else _json_default(default)
     if spec.personal:
         schema["x-personal"] = True
+    # For partial answers and what-ifs (engine.rules.partial): must be asked, never proposed to change,
+    # and the value that means "not known yet".
+    if spec.ask:
+        schema["x-ask"] = True
+    if spec.fixed:
+        schema["x-fixed"] = True
+    if spec.unknown_value is not None:
+        schema["x-unknown-value"] = spec.unknown_value
     return schema
 
 

@@ -55,6 +55,13 @@ class FactSpec:
     minimum: int | None = None
     maximum: int | None = None
     personal: bool = False
+    #: Must be asked of the customer: a form never fills it in with its default.
+    ask: bool = False
+    #: The customer cannot change it (the prefecture, the line provider): a what-if never proposes it.
+    fixed: bool = False
+    #: The enum value that means "not known yet" (``unknown``, ``not_confirmed``): a fact sent as
+    #: unknown is completed with every other value, and a what-if never proposes it.
+    unknown_value: str | None = None
 
     @property
     def value_names(self) -> tuple[str, ...]:

@@ -41,6 +41,7 @@ from ..format.common import MAX_STRING_LENGTH
 from .compiler import CompiledRuleSet, compile_ruleset, negation_normal_form, rule_action
 from .domain import Partition, comparisons, partition
 from .explain import Decision, Reason
+from .facts import integer_bounds
 from .model import (
     AS_OF,
     Compare,
@@ -117,7 +118,7 @@ def build_plan(compiled: CompiledRuleSet, runtime: DurableRuntime) -> Plan:
     partitions = tuple(
         _fine_partition(s, [a for a in all_atoms if a.fact == s.name]) for s in ruleset.facts
     )
-    signatures = _atom_signatures(compiled, partitions, all_atoms)
+    signatures = atom_signatures(compiled, partitions, all_atoms)
     order = {s.name: i for i, s in enumerate(ruleset.facts)}
     by_facts: dict[tuple[str, ...], list[int]] = {}
     for index, atoms in enumerate(rule_atoms):
@@ -158,7 +159,7 @@ def _fire_all(
     return fired
 
 
-def _atom_signatures(
+def atom_signatures(
     compiled: CompiledRuleSet, partitions: Sequence[Partition], atoms: Sequence[Compare]
 ) -> dict[str, list[frozenset[int]]]:
     """Per fact, per fine class: the atoms (indices into ``atoms``) durable_rules says it satisfies.
@@ -317,12 +318,10 @@ def _check_code(k: int, c: Partition, env: dict[str, Any]) -> list[str]:
             env[f"E{k}"] = dict(c.index)
             return [f"c{k} = E{k}[{v}]"]
         case FactType.INT | FactType.MONEY:
-            bounds = []
-            if spec.minimum is not None:
-                bounds.append(f"{v} < {spec.minimum}")
-            if spec.maximum is not None:
-                bounds.append(f"{v} > {spec.maximum}")
-            guard = " or ".join([f"type({v}) is not int", *bounds])
+            # The values the marshmallow field accepts (facts.integer_bounds): the declared range,
+            # never beyond what durable_rules compares exactly; anything else goes live and is refused.
+            low, high = integer_bounds(spec)
+            guard = f"type({v}) is not int or {v} < {low} or {v} > {high}"
             return [f"if {guard}:", "    return None", *_classify_code(k, c, env)]
         case FactType.DATE:
             return [f"if type({v}) is str:", f"    {v} = fromisoformat({v})",
@@ -505,6 +504,11 @@ class DecisionTable:
         masks |= {generator.getrandbits(n) for _ in range(SELF_CHECKS)} if n else set()
         return all(self._compose(m) == self._explained(m) for m in masks)
 
+    def answer(self, mask: int) -> Answer:
+        """The outcome, reasons and fired rule ids of a mask of fired rules (a lookup's, or one
+        combined from the plan's group answers by :mod:`engine.rules.partial`)."""
+        return self._compose(mask)
+
     def decide(self, raw: object, as_of: date) -> Decision | None:
         """The decision from the table, or ``None`` when the request needs the live path."""
         found = self._lookup(raw, as_of)
@@ -515,4 +519,4 @@ class DecisionTable:
         return Decision(self.ruleset, outcome, reasons, ids, facts, as_of)
 
 
-__all__ = ["DecisionTable", "NotTabulable", "build_plan", "plan_for"]
+__all__ = ["DecisionTable", "NotTabulable", "atom_signatures", "build_plan", "plan_for"]

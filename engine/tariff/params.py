@@ -8,6 +8,7 @@ the caller's language. The same specs yield the JSON Schema that
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -16,9 +17,11 @@ from typing import Any
 from ..format.common import MAX_STRING_LENGTH
 from ..messages import Code, Message
 from .model import ParamSpec, number_json
-from .periods import YearMonth
+from .periods import FIRST_DAY, FIRST_MONTH, LAST_DAY, LAST_MONTH, YearMonth
 
 FieldErrors = dict[str, list[str]]
+
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class BadValue(ValueError):
@@ -54,15 +57,26 @@ def _bool(value: Any, spec: ParamSpec) -> bool:
     return value
 
 
+def _in_calendar(day: date) -> None:
+    """Refuse a day outside the calendar the kinds' arithmetic covers (:data:`.periods.FIRST_DAY` …
+    :data:`.periods.LAST_DAY`)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadValue(Code.DATE_OUT_OF_RANGE, min=FIRST_DAY.isoformat(), max=LAST_DAY.isoformat())
+
+
 def _date(value: Any, spec: ParamSpec) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or len(value) != 10:
+        day = value
+    elif not isinstance(value, str) or not _DATE_TEXT.fullmatch(value):
+        # Only YYYY-MM-DD: ``fromisoformat`` would also read the week date 2024-W01-1.
         raise BadValue(Code.PARAM_NOT_A_DATE)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadValue(Code.PARAM_NOT_A_DATE) from None
+    else:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise BadValue(Code.PARAM_NOT_A_DATE) from None
+    _in_calendar(day)
+    return day
 
 
 def _datetime(value: Any, spec: ParamSpec) -> datetime:
@@ -77,6 +91,7 @@ def _datetime(value: Any, spec: ParamSpec) -> datetime:
         raise BadValue(Code.PARAM_NOT_A_DATETIME)
     if parsed.tzinfo is not None:
         raise BadValue(Code.PARAM_TIME_ZONE)
+    _in_calendar(parsed.date())
     return parsed
 
 
@@ -84,9 +99,12 @@ def _month(value: Any, spec: ParamSpec) -> YearMonth:
     if not isinstance(value, str):
         raise BadValue(Code.PARAM_NOT_A_MONTH)
     try:
-        return YearMonth.parse(value)
+        month = YearMonth.parse(value)
     except ValueError:
         raise BadValue(Code.PARAM_NOT_A_MONTH) from None
+    if not FIRST_MONTH <= month <= LAST_MONTH:
+        raise BadValue(Code.MONTH_OUT_OF_RANGE, min=str(FIRST_MONTH), max=str(LAST_MONTH))
+    return month
 
 
 def _enum(value: Any, spec: ParamSpec) -> str:

@@ -6,12 +6,22 @@ Every function here is a small, pure piece of one clause; each docstring names t
 from __future__ import annotations
 
 import calendar
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 DAY = timedelta(days=1)
 BLOCK = timedelta(hours=24)
+
+#: The calendar a quote's parameters may name (dates, date-times, months): years 1900 to 2999. Far wider
+#: than any tariff's validity, and far inside what ``datetime`` holds (years 1 to 9999), so no step a
+#: kind takes from a parameter — the next month, the day before or after, the years of a minimum
+#: period, 24-hour blocks — can leave it (a month of 9999-12 once answered 500: there is no 10000-01).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+_MONTH_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 @dataclass(frozen=True, order=True)
@@ -23,11 +33,11 @@ class YearMonth:
 
     @classmethod
     def parse(cls, text: str) -> YearMonth:
-        """Read ``YYYY-MM``; raises ``ValueError`` for anything else."""
-        parts = text.split("-")
-        if len(parts) != 2 or len(parts[0]) != 4 or len(parts[1]) != 2:
+        """Read ``YYYY-MM`` (ASCII digits: ``int`` would also take ``+123``, `` 123`` or ``١٢٣٤``);
+        raises ``ValueError`` for anything else."""
+        if not _MONTH_TEXT.fullmatch(text):
             raise ValueError("expected YYYY-MM")
-        month = cls(int(parts[0]), int(parts[1]))
+        month = cls(int(text[:4]), int(text[5:]))
         if not 1 <= month.month <= 12:
             raise ValueError("month must be 01 to 12")
         return month
@@ -50,6 +60,10 @@ class YearMonth:
     @property
     def days(self) -> int:
         return calendar.monthrange(self.year, self.month)[1]
+
+
+FIRST_MONTH = YearMonth.of(FIRST_DAY)
+LAST_MONTH = YearMonth.of(LAST_DAY)
 
 
 @dataclass(frozen=True)

@@ -219,5 +219,5 @@ def test_an_unknown_explain_level_is_a_422_naming_it(client: FlaskClient) -> Non
                            headers={"Accept-Language": "en"})  # fmt: skip
     assert response.status_code == 422
     assert response.json["errors"] == [
-        {"field": "explain", "message": "Must be one of: full, compact."}
+        {"field": "explain", "message": "Must be one of: full, compact, whatif."}
     ]

@@ -29,6 +29,7 @@ from marshmallow import Schema, ValidationError, fields
 from engine import Decision, Rulebook
 from engine.lifecycle.decision_log import Query
 from engine.messages.language import LANGUAGES
+from engine.rules import partial
 from webapp import create_app
 from webapp.decisions import decide_batch
 from webapp.fast import wsgi
@@ -140,6 +141,14 @@ MIXED = {"items": [ACCEPTED, {"facts": {"x": 1}}, {"f": 1}, 3]}
 EN_GB = {"Accept-Language": "en-GB,en;q=0.8"}
 UTF8 = {"Content-Type": "application/json; charset=utf-8"}
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
+PARTIAL = {
+    "facts": {k: v for k, v in TV_ACCEPTED.items() if k != "line_designation"},
+    "unknown": ["line_designation"],
+}
+BAD_UNKNOWN = {"facts": TV_ACCEPTED, "unknown": ["prefecture"]}
+TV_FACTS = [*TV_ACCEPTED, "line_has_tv_contract", "several_contractors", "form_names_line",
+            "technically_very_difficult", "termination_place", "use_beyond_household_or_premises",
+            "bulk_plan", "serious_business_hindrance"]  # fmt: skip
 CASES = [
     case("evaluate", 200, EVALUATE, {"facts": TV_TWO_REFUSALS}, True),
     case("dated-english", 200, EVALUATE, {**ACCEPTED, "as_of": "2024-04-01"}, True, EN_GB),
@@ -172,6 +181,19 @@ CASES = [
     case("explain-and-more", 200, BATCH + "?explain=full&x=1", ONE),
     case("explain-encoded", 200, BATCH + "?explain=%66ull", ONE),
     case("trailing-slash", 404, EVALUATE + "/", ACCEPTED),
+    # partial answers and what-ifs (engine.rules.partial): Flask's, except batch items with unknown
+    # facts, which the shared decide_batch and batch_json answer alike on both paths
+    case("evaluate-unknown", 200, EVALUATE, PARTIAL),
+    case("evaluate-unknown-empty", 200, EVALUATE, {**ACCEPTED, "unknown": []}),
+    case("evaluate-whatif", 200, EVALUATE + "?explain=whatif", {"facts": TV_TWO_REFUSALS}),
+    case("evaluate-whatif-encoded", 200, EVALUATE + "?%65xplain=whatif", ACCEPTED),
+    case("evaluate-explain-full", 200, EVALUATE + "?explain=full", ACCEPTED),
+    case("evaluate-explain-compact", 422, EVALUATE + "?explain=compact", ACCEPTED),
+    case("unknown-not-a-fact", 422, EVALUATE, {**PARTIAL, "unknown": ["nope"]}),
+    case("unknown-too-many", 422, EVALUATE, {"facts": {}, "unknown": TV_FACTS}),
+    case("batch-whatif", 200, BATCH + "?explain=whatif", {"items": [ACCEPTED, PARTIAL]}),
+    case("batch-unknown-items", 200, BATCH, {"items": [ACCEPTED, PARTIAL, BAD_UNKNOWN]}, True),
+    case("batch-unknown-full", 200, BATCH + "?explain=full", {"items": [PARTIAL]}, True),
 ]
 
 
@@ -497,5 +519,25 @@ def test_a_spliced_batch_is_exactly_the_json_of_its_value(book: Rulebook) -> Non
             ]
             assert [r["ok"] for r in value["results"]] == [True, False, False, False, True]
             for decision, result in ((first, value["results"][0]), (last, value["results"][4])):
-                plain = decision.to_dict(lang) if explain == "full" else compact_decision(decision)
+                full = explain != "compact"  # whatif is full (these decisions have no changes)
+                plain = decision.to_dict(lang) if full else compact_decision(decision)
                 assert result["decision"] == plain
+
+
+def test_whatif_and_partial_answers_render_exactly_as_their_json(book: Rulebook) -> None:
+    """A what-if's changes are spliced from each change's cached text; a partial answer is rendered
+    afresh: both equal ``dumps`` of the plain value, for every example of two rule sets."""
+    for ruleset_id in ("tv_application", "passport_purchase"):
+        rs = book.select(ruleset_id, date(2025, 4, 1))
+        for example in rs.examples:
+            day = example.as_of or date(2025, 4, 1)
+            decided = partial.decide(book, ruleset_id, example.facts, (), day, whatif=True)
+            first = next(iter(example.facts))
+            rest = {k: v for k, v in example.facts.items() if k != first}
+            unknown = partial.decide(book, ruleset_id, rest, [first], day, whatif=True)
+            for decision in (decided, unknown):
+                for lang in LANGUAGES:
+                    expected = dumps(decision.to_dict(lang))
+                    assert decision_json(decision, lang) == expected  # fills the caches
+                    assert decision_json(decision, lang) == expected  # served from them
+                    assert json.loads(expected) == decision.to_dict(lang)

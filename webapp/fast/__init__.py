@@ -24,7 +24,7 @@ exactly the original's result; everything else goes to the original, unchanged. 
   failure becomes Flask's 500 problem, so nothing is logged twice.
 * ``quick_evaluate_request(data)`` and ``quick_batch_request(data)`` are ``None`` or exactly what
   ``EVALUATE_REQUEST.load(data)`` / ``BATCH_REQUEST.load(data)`` return; the keys they accept are
-  the schemas' declared fields.
+  the schemas' declared fields, but for a partial answer's ``unknown`` (``schemas.PARTIAL_FIELDS``).
 * Every text :mod:`.render` returns is exactly ``dumps`` of the plain value its function names
   (compact, UTF-8 characters as they are: what Flask writes).
 

@@ -5,7 +5,7 @@ request sends.
 (measured on the shared 2-core host). They answer what ``load`` would return for a plain ``{"facts":
 {...}, "as_of"?: "YYYY-MM-DD"}`` or ``{"items": [...], "as_of"?}``, and ``None`` for anything else,
 which then goes through the schema and gets its messages (the contract of :mod:`webapp.fast`). The
-keys they accept are the schemas' declared fields.
+keys they accept are the schemas' declared fields, but for a partial answer's ``unknown``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ..schemas import BATCH_REQUEST, EVALUATE_REQUEST
+from ..schemas import BATCH_REQUEST, EVALUATE_REQUEST, PARTIAL_FIELDS
 
-_EVALUATE_KEYS = frozenset(EVALUATE_REQUEST.fields)
+# A partial answer's fields (``unknown``) make an envelope that is not plain: the schema reads it.
+_EVALUATE_KEYS = frozenset(EVALUATE_REQUEST.fields) - PARTIAL_FIELDS
 _BATCH_KEYS = frozenset(BATCH_REQUEST.fields)
 
 

@@ -18,17 +18,17 @@ entry can never be served. Caches belong to one loaded rule set and go with it o
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from engine import FactsError
+from engine import EngineError, FactsError
 from engine.memo import PerObject
 from engine.messages.language import Lang
-from engine.rules.explain import Decision, Reason
+from engine.rules.explain import Change, Decision, Reason
 from engine.rules.model import Outcome, RuleSet
 
 from ..decisions import BatchOutcome
-from ..problems import invalid_fields, prefixed
+from ..problems import invalid_fields, prefixed, problem_for_engine_error
 from ..schemas import Explain
 
 #: The fields of a decision's JSON that change per decision (in this order); all others depend only
@@ -47,12 +47,16 @@ def dumps(value: Any) -> str:
 
 
 def compact_decision(decision: Decision) -> dict[str, Any]:
-    """A decision as ``explain=compact`` shows it: the outcome, its kind and the reason codes."""
-    return {
+    """A decision as ``explain=compact`` shows it: the outcome, its kind and the reason codes (and
+    for a partial answer the outcomes still possible, with the values of the unknown facts)."""
+    compact: dict[str, Any] = {
         "outcome": decision.outcome.id,
         "kind": decision.outcome.kind.value,
         "reasons": [r.code for r in decision.reasons],
     }
+    if decision.partial is not None:
+        compact["possible"] = [p.to_compact() for p in decision.partial.possible]
+    return compact
 
 
 #: Stands in for a per-decision value while the static fragments are cut out of the full JSON; JSON
@@ -127,19 +131,44 @@ _caches = PerObject(_AnswerCache)
 
 
 def decision_json(decision: Decision, lang: Lang) -> str:
-    """``dumps(decision.to_dict(lang))``: the full decision, from the cached fragments of its answer."""
+    """``dumps(decision.to_dict(lang))``: the full decision, from the cached fragments of its answer;
+    a what-if's ``changes`` (its last field) spliced in from each change's own cached text, and a
+    partial answer (whose parts are not those of its outcome) rendered afresh."""
+    if decision.partial is not None:
+        return dumps(decision.to_dict(lang))
+    changes = decision.changes
+    if changes is not None:
+        text = decision_json(replace(decision, changes=None), lang)
+        rs = decision.ruleset
+        return f'{text[:-1]},"changes":[{",".join(_change_json(c, rs, lang) for c in changes)}]}}'
     return _caches(decision.ruleset).answer(decision, lang).render(decision, lang)
+
+
+#: Per change (what-if answers are kept by engine.rules.partial, so one change serves many
+#: requests), its JSON text by language.
+_change_texts: PerObject[Change, dict[Lang, str]] = PerObject(lambda _change: {})
+
+
+def _change_json(change: Change, ruleset: RuleSet, lang: Lang) -> str:
+    """``dumps(change.to_dict(ruleset, lang))``, kept with the change (one rule set's)."""
+    texts = _change_texts(change)
+    text = texts.get(lang)
+    if text is None:
+        text = texts[lang] = dumps(change.to_dict(ruleset, lang))
+    return text
 
 
 def compact_decision_json(decision: Decision) -> str:
     """``dumps(compact_decision(decision))``, cached per answer."""
+    if decision.partial is not None:
+        return dumps(compact_decision(decision))
     return _caches(decision.ruleset).answer(decision, "en").compact
 
 
 def batch_json(outcome: BatchOutcome, lang: Lang, explain: Explain) -> str:
     """The body of an ``evaluate-batch`` answer: ``dumps({"ruleset", "version", "as_of",
     "explain", "count", "errors", "results": [...]})``, one result per item in order: ``{"index",
-    "ok": true, "decision"}`` (full or compact) or ``{"index", "ok": false, "problem"}``. The head
+    "ok": true, "decision"}`` (full, with its changes for ``whatif``, or compact) or ``{"index", "ok": false, "problem"}``. The head
     is dumped alone and its closing brace gives way to the results' text."""
     decided = iter(outcome.results)
     entries: list[str] = []
@@ -167,7 +196,7 @@ def batch_json(outcome: BatchOutcome, lang: Lang, explain: Explain) -> str:
 
 def _entry(
     index: int,
-    outcome: Decision | FactsError | None,
+    outcome: Decision | EngineError | None,
     envelope_error: dict[str, list[str]] | None,
     lang: Lang,
     explain: Explain,
@@ -177,10 +206,15 @@ def _entry(
         problem = invalid_fields(envelope_error)
     elif isinstance(outcome, FactsError):
         problem = invalid_fields(prefixed(outcome.fields, "facts"))
+    elif isinstance(outcome, EngineError):
+        found = problem_for_engine_error(outcome)
+        if found is None:
+            raise outcome
+        problem = found
     else:
         assert outcome is not None
         rendered = (
-            decision_json(outcome, lang) if explain == "full" else compact_decision_json(outcome)
+            compact_decision_json(outcome) if explain == "compact" else decision_json(outcome, lang)
         )
         return True, f'{{"index":{index},"ok":true,"decision":{rendered}}}'
     return False, dumps({"index": index, "ok": False, "problem": problem.to_dict(lang)})

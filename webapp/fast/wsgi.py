@@ -5,8 +5,9 @@ Nearly every request an order system sends is a well-formed ``POST /v1/rulesets/
 response objects) costs more than deciding and logging (docs/benchmarks.md). This middleware answers
 that common case directly and hands everything else to Flask unchanged: other routes and methods, a
 missing or wrong token, another content type, a body that is too large, does not parse or is not a
-plain envelope, an unknown rule set, facts that fail validation, a decision log that refuses the
-write, a chunked body, bytes that are not UTF-8 (which the request screen of :mod:`webapp.inputs`,
+plain envelope (``unknown`` facts make it not plain), an ``explain`` on evaluate or ``explain=whatif``
+(partial answers and what-ifs, :mod:`engine.rules.partial`), an unknown rule set, facts that fail
+validation, a decision log that refuses the write, a chunked body, bytes that are not UTF-8 (which the request screen of :mod:`webapp.inputs`,
 in front of Flask, refuses). Flask then produces the answer or the problem exactly as it always did,
 from the same body (the bytes read here are put back). Each check below takes its rule from the module the Flask views
 take it from; what it may and may not do is the contract in :mod:`webapp.fast`.
@@ -41,7 +42,7 @@ from ..decisions import (
 from ..i18n import lang_for
 from ..inputs import SURROGATE_ESCAPE, body_problem, head_problem
 from ..observability import REQUEST_ID_HEADER, begin_request, end_request, log_access
-from ..schemas import EXPLAIN_PARAM, Explain, explain_level
+from ..schemas import EXPLAIN_PARAM, WHATIF, Explain, explain_level
 from ..state import app_state
 from .envelopes import quick_batch_request, quick_evaluate_request
 from .render import batch_json, decision_json
@@ -116,7 +117,7 @@ class DecisionFastPath:
     ) -> Iterable[bytes]:
         if head_problem(environ) is not None:
             raise _HandOver  # the request screen behind refuses it
-        explain = self._explain(environ) if call == EVALUATE_BATCH else None
+        explain = self._explain(environ) if call == EVALUATE_BATCH else self._no_explain(environ)
         data = self._read_json(environ)
         lease = self.holder.acquire()
         try:
@@ -148,9 +149,17 @@ class DecisionFastPath:
         else:
             name, _, value = query.partition("=")
             level = explain_level(value) if name == EXPLAIN_PARAM else None
-        if level is None:
-            raise _HandOver
+        if level is None or level == WHATIF:
+            raise _HandOver  # a what-if (engine.rules.partial) is Flask's
         return level
+
+    @staticmethod
+    def _no_explain(environ: Environ) -> None:
+        """``evaluate`` answers here only without an ``explain`` parameter: ``?explain=whatif`` (or
+        a level Flask refuses) is Flask's. A query that may spell the name encoded is Flask's too."""
+        query = environ.get("QUERY_STRING", "")
+        if EXPLAIN_PARAM in query or "%" in query:
+            raise _HandOver
 
     def _read_json(self, environ: Environ) -> Any:
         """The body, parsed, when it is declared JSON, fits the limit, is UTF-8 (as the request
