@@ -26,7 +26,9 @@ MAX_ORDER_CHECKS = 50
 Explain = Literal["full", "compact", "whatif"]
 EXPLAIN_LEVELS: tuple[Explain, ...] = ("full", "compact", "whatif")
 #: The levels of ``evaluate``, which always explains fully: as it is, or with what would change it.
-EVALUATE_EXPLAIN_LEVELS: tuple[Explain, ...] = ("full", "whatif")
+#: ``compact`` is accepted and answers in full, as ``evaluate`` always did (it ignored the parameter
+#: before ``whatif`` existed), so a client that sends the batch default to both endpoints keeps working.
+EVALUATE_EXPLAIN_LEVELS: tuple[Explain, ...] = ("full", "compact", "whatif")
 #: The query parameter that picks the level.
 EXPLAIN_PARAM = "explain"
 DEFAULT_EXPLAIN: Explain = "compact"

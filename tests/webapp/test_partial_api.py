@@ -171,7 +171,7 @@ def test_the_rule_set_and_the_openapi_document_describe_it(client: FlaskClient) 
     assert {"when", "reasons"} <= set(schemas["Possible"]["properties"])
     assert {"set", "to", "outcome", "kind"} <= set(schemas["Change"]["properties"])
     parameters = document["components"]["parameters"]
-    assert parameters["EvaluateExplain"]["schema"]["enum"] == ["full", "whatif"]
+    assert parameters["EvaluateExplain"]["schema"]["enum"] == ["full", "compact", "whatif"]
     assert "whatif" in parameters["Explain"]["schema"]["enum"]
     evaluate = document["paths"]["/v1/rulesets/tv_application/evaluate"]["post"]
     assert {"$ref": "#/components/parameters/EvaluateExplain"} in evaluate["parameters"]
