@@ -15,8 +15,9 @@ Settings: ``RULES_DIR`` / ``TARIFFS_DIR`` (default: the bundled folders); ``AUDI
 between a worker's looks at the published generation (default 0.5; 0 when ``TESTING``: a process
 serving alone, with a store of its own); ``GENERATIONS_DIR`` the folder under which the generation
 store of the served folders lives (default: ``flets-generations-<uid>`` in the temp folder);
-``RELOAD_WAIT`` seconds the admin reload waits for every worker (default 15); ``LOG_RETENTION_DAYS`` days of decisions to keep (unset or 0: all, the default; else a
-background thread prunes older ones every ``LOG_PRUNE_INTERVAL`` seconds, default 3600).
+``RELOAD_WAIT`` seconds the admin reload waits for every worker (default 10);
+``LOG_RETENTION_DAYS`` days of decisions to keep (unset or 0: all, the default; else a background
+thread prunes older ones every ``LOG_PRUNE_INTERVAL`` seconds, default 3600).
 """
 
 from __future__ import annotations

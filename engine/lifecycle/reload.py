@@ -1,55 +1,49 @@
-"""Hot reload without downtime: a holder of the serving rulebook and tariffs, and a folder watcher.
+"""What a worker serves, swapped without downtime: the bundle, its holder, and what a reload did.
 
-:class:`EngineHolder` owns the current :class:`Bundle` (rulebook plus tariff book). A reload builds a
-complete new bundle first — every file validated, analysed (``check``) and compiled — and swaps it in
-atomically only when all of it is good; on any error the old bundle keeps serving and the errors are
-kept for ``status()``. Requests *lease* a bundle (``with holder.lease() as bundle:``) and keep it for
-their whole life, so a request in flight during a swap finishes on the version it started with; the
-old rulebook's engine is closed when its last lease ends.
-
-:class:`FolderWatcher` polls the folders (size and mtime of every YAML file; no inotify needed) and
-reloads when they change.
+:class:`EngineHolder` owns the current :class:`Bundle` (rulebook plus tariff book). A new bundle is
+built completely first — every file validated, analysed (``check``) and compiled — and installed
+atomically; which bundle to install, and when, is :mod:`engine.lifecycle.reloader`'s business (a
+generation published for every worker, :mod:`engine.lifecycle.generations`). Requests *lease* a
+bundle (``with holder.lease() as bundle:``) and keep it for their whole life, so a request in flight
+during a swap finishes on the version it started with; the old rulebook's engine is closed when its
+last lease ends.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import Diagnostic, ValidationError
+from ..errors import Diagnostic
 from ..rules.explain import Decision
-from ..rules.rulebook import Rulebook, load_rulebook
+from ..rules.rulebook import Rulebook, display_name, load_rulebook
 from ..tariff.book import TariffBook, load_tariffs
+from .generations import Snapshot, Sources
 
-log = logging.getLogger(__name__)
-
-#: Seconds between two scans of the watched folders.
-DEFAULT_WATCH_INTERVAL = 2.0
-
-Scan = tuple[tuple[str, int, int], ...]
 DecisionObserver = Callable[[list[Decision]], None]
 
 
 @dataclass
 class Bundle:
     """What one generation of the service decides with: a rulebook and (when its folder exists)
-    tariffs."""
+    tariffs, with the generation's number and digest and the digest of each file."""
 
     rulebook: Rulebook
     tariffs: TariffBook | None
-    scan: Scan
     generation: int = 0
+    digest: str = ""
+    files: Mapping[str, str] = field(default_factory=dict)
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def describe(self) -> dict[str, object]:
         """Which versions this generation serves, for ``GET /v1/admin/status``."""
         return {
             "generation": self.generation,
+            "digest": self.digest,
             "loaded_at": self.loaded_at.isoformat(),
             "rulesets": [
                 {
@@ -69,22 +63,6 @@ class Bundle:
         self.rulebook.close()
 
 
-def scan_folders(folders: Sequence[Path]) -> Scan:
-    """Name, size and modification time (ns) of every YAML file under ``folders``."""
-    found: list[tuple[str, int, int]] = []
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.rglob("*")):
-            if path.suffix in (".yaml", ".yml") and path.is_file():
-                try:
-                    stat = path.stat()
-                except OSError:
-                    continue  # removed between listing and stat: the next scan sees it gone
-                found.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return tuple(found)
-
-
 def load_bundle(rules: Path, tariffs: Path | None = None) -> Bundle:
     """The rulebook of ``rules`` and the tariff book of ``tariffs`` (none when the folder does not
     exist); all or nothing.
@@ -95,14 +73,43 @@ def load_bundle(rules: Path, tariffs: Path | None = None) -> Bundle:
 
     :raises ValidationError: with every diagnostic of every rule file, or the tariffs' errors.
     """
-    scan = scan_folders([rules] + ([tariffs] if tariffs else []))
     book = load_rulebook(rules)
     try:
         tariff_book = load_tariffs(tariffs) if tariffs and tariffs.is_dir() else None
     except BaseException:
         book.close()
         raise
-    return Bundle(book, tariff_book, scan)
+    return Bundle(book, tariff_book)
+
+
+def load_snapshot(snapshot: Snapshot, sources: Sources) -> Bundle:
+    """The bundle of a snapshot copy of ``sources``, its files named as they are in ``sources``.
+
+    The names matter beyond diagnostics: answers cite ``rules/<file>:<line>``, and the decision
+    tables' plan cache (:mod:`engine.rules.table`) keys plans by conditions that carry their file, so
+    a generation loaded under its folder's names reuses every plan of an unchanged rule set.
+
+    :raises ValidationError: as :func:`load_bundle`.
+    """
+    rules_copy, tariffs_copy = snapshot.rules, snapshot.tariffs
+
+    def rule_name(path: Path) -> str:
+        return display_name(sources.rules / path.relative_to(rules_copy))
+
+    book = load_rulebook(rules_copy, label=rule_name)
+    try:
+        tariff_book = None
+        if tariffs_copy is not None and sources.tariffs is not None:
+            tariff_folder, copy = sources.tariffs, tariffs_copy
+
+            def tariff_name(path: Path) -> str:
+                return str(tariff_folder / path.relative_to(copy))
+
+            tariff_book = load_tariffs(tariffs_copy, label=tariff_name)
+    except BaseException:
+        book.close()
+        raise
+    return Bundle(book, tariff_book, digest=snapshot.digest, files=snapshot.files)
 
 
 @dataclass
@@ -130,7 +137,13 @@ class Lease:
 
 @dataclass(frozen=True)
 class ReloadResult:
-    """What a reload did: swapped in a new generation, or kept the old one and why."""
+    """What a reload did in this process: installed a generation, or kept the old one and why.
+
+    ``role``: ``published`` (this process validated the files and published them), ``followed``
+    (it loaded a generation another process published), ``unchanged`` (the files are the published
+    generation already), ``refused`` (they failed check; the previous generation keeps serving) or
+    ``failed`` (loading failed for another reason; also keeps the previous generation).
+    """
 
     ok: bool
     generation: int
@@ -138,43 +151,38 @@ class ReloadResult:
     trigger: str
     errors: tuple[Diagnostic, ...] = ()
     message: str = ""
+    role: str = "published"
+    digest: str = ""
+    changed: Mapping[str, list[str]] = field(default_factory=dict)
+    duration_s: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
         return {
             "ok": self.ok,
             "generation": self.generation,
+            "digest": self.digest,
             "at": self.at.isoformat(),
             "trigger": self.trigger,
+            "role": self.role,
+            "changed": dict(self.changed),
+            "duration_ms": round(self.duration_s * 1000, 1),
             "message": self.message,
             "errors": [d.to_dict() for d in self.errors],
         }
 
 
 class EngineHolder:
-    """Owns the serving bundle; reloads are validated completely before an atomic swap.
+    """Owns the serving bundle; :meth:`install` swaps a complete new one in atomically.
 
-    :param loader: builds a new bundle, raising :class:`ValidationError` when the files are bad.
     :param observer: attached to every bundle's rulebook (e.g. to write the decision log).
-    :raises ValidationError: at construction when the first load fails; a server never starts empty.
     """
 
-    def __init__(
-        self, loader: Callable[[], Bundle], observer: DecisionObserver | None = None
-    ) -> None:
-        self._loader = loader
+    def __init__(self, bundle: Bundle, observer: DecisionObserver | None = None) -> None:
         self._observer = observer
         self._lock = threading.Lock()  # guards _slot and lease counts
-        self._reload_lock = threading.Lock()  # one reload at a time
-        self._generation = 0
-        self._slot = _Slot(self._prepare(loader()))
-        self.last_reload: ReloadResult | None = None
-        self.last_failure: ReloadResult | None = None
-
-    def _prepare(self, bundle: Bundle) -> Bundle:
-        self._generation += 1
-        bundle.generation = self._generation
-        bundle.rulebook.observer = self._observer
-        return bundle
+        bundle.rulebook.observer = observer
+        self._slot = _Slot(bundle)
+        self.closed = False
 
     # -- leases ----------------------------------------------------------------------------------
 
@@ -204,38 +212,11 @@ class EngineHolder:
         """The bundle new requests get (for status and tests; requests should :meth:`lease`)."""
         return self._slot.bundle
 
-    # -- reloading -------------------------------------------------------------------------------
+    # -- swapping --------------------------------------------------------------------------------
 
-    def reload(self, trigger: str = "manual") -> ReloadResult:
-        """Build a new bundle and swap it in; on any failure keep serving the old one."""
-        with self._reload_lock:
-            try:
-                bundle = self._loader()
-            except ValidationError as exc:
-                return self._failed(trigger, tuple(exc.errors), "the files did not pass check")
-            except Exception as exc:  # noqa: BLE001 - any failure must leave the old version serving
-                log.exception("reload failed")
-                return self._failed(trigger, (), f"{type(exc).__name__}: {exc}")
-            self._swap(self._prepare(bundle))
-            result = ReloadResult(True, bundle.generation, datetime.now(UTC), trigger)
-            self.last_reload = result
-            log.info("reloaded rules: generation %d (%s)", bundle.generation, trigger)
-            return result
-
-    def _failed(self, trigger: str, errors: tuple[Diagnostic, ...], message: str) -> ReloadResult:
-        result = ReloadResult(
-            False, self._slot.bundle.generation, datetime.now(UTC), trigger, errors, message
-        )
-        self.last_reload = self.last_failure = result
-        log.error(
-            "reload refused (%s); still serving generation %d: %s",
-            trigger,
-            result.generation,
-            "; ".join(str(d) for d in errors) or message,
-        )
-        return result
-
-    def _swap(self, bundle: Bundle) -> None:
+    def install(self, bundle: Bundle) -> None:
+        """Serve ``bundle`` from now on; the previous one closes when its last lease ends."""
+        bundle.rulebook.observer = self._observer
         with self._lock:
             old, self._slot = self._slot, _Slot(bundle)
             old.retired = True
@@ -244,64 +225,17 @@ class EngineHolder:
             old.bundle.close()
 
     def status(self) -> dict[str, object]:
-        """The serving generation, the last reload and the last refused reload with its errors."""
+        """The serving generation and how many requests hold it."""
         with self._lock:
             bundle, leases = self._slot.bundle, self._slot.leases
-        return {
-            "serving": bundle.describe(),
-            "active_leases": leases,
-            "last_reload": self.last_reload.to_dict() if self.last_reload else None,
-            "last_error": self.last_failure.to_dict() if self.last_failure else None,
-        }
+        return {"serving": bundle.describe(), "active_leases": leases}
 
     def close(self) -> None:
         """Retire the current bundle; it closes when the last lease ends."""
         with self._lock:
+            self.closed = True
             slot = self._slot
             slot.retired = True
             idle = slot.leases == 0
         if idle:
             slot.bundle.close()
-
-
-class FolderWatcher:
-    """A daemon thread that reloads ``holder`` when the YAML files under ``folders`` change."""
-
-    def __init__(
-        self,
-        holder: EngineHolder,
-        folders: Sequence[Path],
-        interval: float = DEFAULT_WATCH_INTERVAL,
-    ) -> None:
-        self.holder = holder
-        self.folders = list(folders)
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._seen = scan_folders(self.folders)
-
-    def start(self) -> FolderWatcher:
-        self._thread = threading.Thread(target=self._run, name="flets-rule-watcher", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.interval + 5)
-
-    def check_once(self) -> ReloadResult | None:
-        """Reload when the files differ from the last scan (tests call this directly)."""
-        now = scan_folders(self.folders)
-        if now == self._seen or now == self.holder.current.scan:
-            self._seen = now  # unchanged, or already loaded by another trigger (POST reload)
-            return None
-        self._seen = now  # a refused version is not retried until the files change again
-        return self.holder.reload(trigger="watcher")
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.check_once()
-            except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
-                log.exception("rule folder watcher failed; it keeps watching")

@@ -146,17 +146,24 @@ class Rulebook:
         self.runtime.close()
 
 
-def read_rulesets(paths: Iterable[Path]) -> tuple[list[RuleSet], list[Diagnostic]]:
-    """Validate files; return the good rule sets and every diagnostic (errors and warnings)."""
+def read_rulesets(
+    paths: Iterable[Path], label: Callable[[Path], str] | None = None
+) -> tuple[list[RuleSet], list[Diagnostic]]:
+    """Validate files; return the good rule sets and every diagnostic (errors and warnings).
+
+    ``label`` names each file in diagnostics and citations (default :func:`display_name`): a server
+    loading a snapshot copy of the rules folder names the files as they are in the folder.
+    """
+    name = label or display_name
     rulesets: list[RuleSet] = []
     diagnostics: list[Diagnostic] = []
     for path in paths:
         try:
-            raw = read_yaml_file(path, display_name(path))
+            raw = read_yaml_file(path, name(path))
         except ValidationError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
-        ruleset, found = check_ruleset(raw, display_name(path))
+        ruleset, found = check_ruleset(raw, name(path))
         diagnostics.extend(found)
         if ruleset is not None:
             rulesets.append(ruleset)
@@ -200,17 +207,19 @@ def rule_files(target: Path) -> list[Path]:
     return [target] if target.is_file() else yaml_files(target)
 
 
-def check_rule_files(paths: Iterable[Path]) -> tuple[list[RuleSet], list[Diagnostic]]:
+def check_rule_files(
+    paths: Iterable[Path], label: Callable[[Path], str] | None = None
+) -> tuple[list[RuleSet], list[Diagnostic]]:
     """What makes rule files valid: every file validated (:func:`read_rulesets`), then the rule sets
     that passed analysed as decision tables (:func:`~engine.rules.analysis.analyse_all`). The files
     are valid when no diagnostic is an error; ``flets-elig check`` prints these diagnostics.
     """
-    rulesets, diagnostics = read_rulesets(paths)
+    rulesets, diagnostics = read_rulesets(paths, label)
     diagnostics.extend(analyse_all(rulesets))  # overlaps, gaps, rules that never fire
     return rulesets, diagnostics
 
 
-def load_rulebook(*targets: Path) -> Rulebook:
+def load_rulebook(*targets: Path, label: Callable[[Path], str] | None = None) -> Rulebook:
     """Load, validate, analyse and compile rule files or folders; all or nothing.
 
     The one loader: ``flets-elig test``, ``decide`` and ``catalogue`` and the server's reload use it,
@@ -220,7 +229,7 @@ def load_rulebook(*targets: Path) -> Rulebook:
     :raises ValidationError: with every diagnostic of every file when any of them is an error, an
         analysis error (``never-fires``, ``shadowed-row``) included.
     """
-    rulesets, diagnostics = check_rule_files(p for t in targets for p in rule_files(t))
+    rulesets, diagnostics = check_rule_files((p for t in targets for p in rule_files(t)), label)
     if any(d.severity == "error" for d in diagnostics):
         raise ValidationError(diagnostics)
     return Rulebook(rulesets, [d for d in diagnostics if d.severity == "warning"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -29,6 +30,12 @@ from .compiler import GUARD_ACTION, CompiledRuleSet
 
 #: One lock for the whole process: the C engine keeps global state shared by all handles.
 ENGINE_LOCK = threading.Lock()
+
+#: Facts one call asserts per hold of the lock. A long batch lets a thread waiting for the lock (a
+#: reload building its decision tables, a single decision) in between turns, so that thread waits
+#: about 10 ms per turn instead of a whole batch (up to 0.3 s for 5,000 facts): a reload under a load
+#: of live batches needs about a hundred turns.
+LOCK_TURN = 256
 
 #: A handle with this many abandoned (undeletable) sessions is replaced before it nears the 1,024 limit.
 MAX_ABANDONED_SESSIONS = 64
@@ -86,12 +93,17 @@ class DurableRuntime:
         return self.fire_many(key, (fact,))[0]
 
     def fire_many(self, key: str, facts: Sequence[dict[str, Any]]) -> list[frozenset[str]]:
-        """Like :meth:`fire` for many facts, taking the lock once."""
+        """Like :meth:`fire` for many facts, taking the lock once per :data:`LOCK_TURN` facts."""
         ruleset = self._rulesets[key]
-        with ENGINE_LOCK:
-            if self._closed:
-                raise EvaluationError("this rulebook has been closed")
-            return [self._fire_one(ruleset, fact) for fact in facts]
+        fired: list[frozenset[str]] = []
+        for start in range(0, max(len(facts), 1), LOCK_TURN):  # once even for no facts
+            if start:
+                time.sleep(0)  # drop the GIL: a thread woken by the release takes its turn
+            with ENGINE_LOCK:
+                if self._closed:
+                    raise EvaluationError("this rulebook has been closed")
+                fired.extend(self._fire_one(ruleset, f) for f in facts[start : start + LOCK_TURN])
+        return fired
 
     def _fire_one(self, ruleset: _EngineRuleset, fact: dict[str, Any]) -> frozenset[str]:
         sid = str(next(_sids))

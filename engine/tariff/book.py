@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -81,9 +81,10 @@ class TariffBook:
         return build_quote(self, request, as_of)
 
 
-def load_tariffs(folder: Path) -> TariffBook:
-    """Load and validate every file in ``folder``; raises ``engine.errors.ValidationError``."""
-    tariffs, rates = load_folder(folder)
+def load_tariffs(folder: Path, label: Callable[[Path], str] = str) -> TariffBook:
+    """Load and validate every file in ``folder`` (named by ``label``, see
+    :func:`~engine.tariff.validate.load_folder`); raises ``engine.errors.ValidationError``."""
+    tariffs, rates = load_folder(folder, label)
     return TariffBook(tariffs, rates)
 
 

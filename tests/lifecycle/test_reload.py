@@ -1,4 +1,7 @@
-"""Hot reload: a broken file never replaces a good one; swaps under load lose no request."""
+"""Hot reload in one process: a broken file never replaces a good one; swaps under load lose no request.
+
+(Several workers on one generation: tests/lifecycle/test_generations.py and test_worker_generations.py.)
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.errors import ValidationError
-from engine.lifecycle.reload import EngineHolder, FolderWatcher, load_bundle
+from engine.lifecycle.generations import Sources
+from engine.lifecycle.reload import EngineHolder, load_bundle
+from engine.lifecycle.reloader import Reloader
 from webapp import create_app
 from webapp.state import app_state
 
@@ -34,7 +39,7 @@ def app(write_table: Callable[..., Path], rules_folder: Path, tmp_path: Path) ->
         }  # fmt: skip
     )
     yield application
-    app_state(application).holder.close()
+    app_state(application).reloader.close()
 
 
 @pytest.fixture
@@ -127,7 +132,7 @@ def test_admin_api_is_closed_when_no_token_is_configured(rules_folder: Path, tmp
         response = app.test_client().post("/v1/admin/reload", headers={"Authorization": "Bearer x"})
         assert response.status_code == 403
     finally:
-        app_state(app).holder.close()
+        app_state(app).reloader.close()
 
 
 def test_decision_endpoints_can_be_restricted(app: Flask) -> None:
@@ -146,11 +151,11 @@ def test_in_flight_lease_keeps_its_version_and_old_engine_closes_after(
     rules_folder: Path, write_table: Callable[..., Path]
 ) -> None:
     write_table(rows=ALLOW, version="1.0")
-    holder = EngineHolder(lambda: load_bundle(rules_folder))
+    holder = EngineHolder(load_bundle(rules_folder))
     try:
         with holder.lease() as old:
             write_table(rows=REFUSE, version="2.0")
-            assert holder.reload().ok
+            holder.install(load_bundle(rules_folder))
             # the swap happened, but this request still decides with what it started on
             assert old.rulebook.decide("plan_change", FACTS).outcome.id == "allowed"
             with holder.lease() as new:
@@ -164,52 +169,48 @@ def test_in_flight_lease_keeps_its_version_and_old_engine_closes_after(
 def test_first_load_failure_raises(rules_folder: Path) -> None:
     (rules_folder / "bad.yaml").write_text("ruleset: [", "utf-8")
     with pytest.raises(ValidationError):
-        EngineHolder(lambda: load_bundle(rules_folder))
+        Reloader.private(Sources(rules_folder))
 
 
 def test_watcher_reloads_on_change_and_not_otherwise(
     rules_folder: Path, write_table: Callable[..., Path]
 ) -> None:
     write_table(rows=ALLOW, version="1.0")
-    holder = EngineHolder(lambda: load_bundle(rules_folder))
-    watcher = FolderWatcher(holder, [rules_folder], interval=60)
+    watcher = Reloader.private(Sources(rules_folder), watch_interval=60)
+    holder = watcher.holder
     try:
-        assert watcher.check_once() is None
+        assert watcher.check_folders() is None
         write_table(rows=REFUSE, version="1.1")
-        result = watcher.check_once()
+        result = watcher.check_folders()
         assert result is not None and result.ok and holder.current.generation == 2
+        assert result.changed == {"added": [], "changed": ["rules/plan_change.yaml"], "removed": []}
         (rules_folder / "plan_change.yaml").write_text("ruleset: [", "utf-8")
-        refused = watcher.check_once()
+        refused = watcher.check_folders()
         assert refused is not None and not refused.ok
-        assert watcher.check_once() is None  # a refused version is not retried until it changes
+        assert watcher.check_folders() is None  # a refused version is not retried until it changes
         assert holder.current.rulebook.select("plan_change").version == "1.1"
+        (rules_folder / "plan_change.yaml").touch()  # scanned again, but the same refused bytes
+        assert watcher.check_folders() is None
     finally:
-        holder.close()
+        watcher.close()
 
 
 def test_watcher_thread_picks_up_a_change(
     rules_folder: Path, write_table: Callable[..., Path]
 ) -> None:
     write_table(rows=ALLOW, version="1.0")
-    holder = EngineHolder(lambda: load_bundle(rules_folder))
     reloaded = threading.Event()
-    watcher = FolderWatcher(holder, [rules_folder], interval=0.05)
-    original = holder.reload
-
-    def spy(trigger: str = "manual") -> object:
-        result = original(trigger)
-        reloaded.set()
-        return result
-
-    holder.reload = spy  # type: ignore[method-assign]
+    watcher = Reloader.private(
+        Sources(rules_folder), watch_interval=0.05, report=lambda result: reloaded.set()
+    )
+    reloaded.clear()  # the first load reports too
     watcher.start()
     try:
         write_table(rows=REFUSE, version="1.1")
         assert reloaded.wait(10)
-        assert holder.current.rulebook.select("plan_change").version == "1.1"
+        assert watcher.holder.current.rulebook.select("plan_change").version == "1.1"
     finally:
-        watcher.stop()
-        holder.close()
+        watcher.close()
 
 
 def test_reload_under_concurrent_load_loses_no_request(
@@ -237,11 +238,12 @@ def test_reload_under_concurrent_load_loses_no_request(
     for thread in pool:
         thread.start()
     start.wait()
-    holder = app_state(app).holder
+    reloader = app_state(app).reloader
+    holder = reloader.holder
     for i in range(6):
         rows, version = (REFUSE, f"2.{i}") if i % 2 == 0 else (ALLOW, f"3.{i}")
         write_table(rows=rows, version=version)
-        assert holder.reload().ok
+        assert reloader.reload().ok
     for thread in pool:
         thread.join()
     assert failures == []
