@@ -224,10 +224,14 @@ def what_if(decider: Decider, decision: Decision) -> tuple[Change, ...]:
     prepared = _prepared(decider)
     space, evaluator = prepared.ready()
     known: Mapping[str, FactValue] = decision.facts
-    key = _key(space, known, ())
+    classes = None if space.linked else space.classes_of(known)
+    if classes is None:
+        key = _key(space, known, ())
+    else:  # every fact known: the same key, from classes found once for the probe too
+        key = (tuple([c[f] for c, f in zip(space.coarse, classes, strict=True)]), ())
     found = prepared.changes.get(key)
     if found is None:
-        probe = evaluator.probe(known)
+        probe = evaluator.probe(known, classes)
         positive = decision.kind is OutcomeKind.POSITIVE
         found = changes(space, probe, known, (), positive, _budget(space))
         _keep(prepared.changes, key, found)

@@ -9,8 +9,9 @@ what-if asked again for the same kind of case costs a dictionary lookup.
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -57,43 +58,145 @@ class Evaluator:
     def __init__(self, space: Space) -> None:
         self.space = space
         self.memo: dict[Any, Answer] = {}
+        table = space.decider.table
+        self.layout = _Layout(space, table) if table is not None else None
 
-    def probe(self, base: Mapping[str, FactValue]) -> Probe:
+    def probe(self, base: Mapping[str, FactValue], classes: list[int] | None = None) -> Probe:
+        """A probe around ``base`` (``classes``: its facts' fine classes, when known already)."""
         table = self.space.decider.table
         if table is not None:
-            return TableProbe(self, table, base)
+            return TableProbe(self, table, base, classes)
         return LiveProbe(self, base)
+
+
+#: Firing combinations listed per rule for :meth:`TableProbe.diffs` (beyond, none are listed).
+MAX_FIRING = 64
+
+#: One group's facts: (fact position, fine class → offset) in the group's order.
+GroupFacts = tuple[tuple[int, tuple[int, ...]], ...]
+
+
+class _Layout:
+    """What every :class:`TableProbe` of a rule set shares, computed once per rule set: the groups'
+    answers and offsets by fact position, the groups each fact touches, and per rule the
+    combinations of its group's classes (as offsets) in which durable_rules fired it, read off the
+    table's group answers."""
+
+    def __init__(self, space: Space, table: DecisionTable) -> None:
+        position = space.position
+        self.groups: list[tuple[tuple[int, ...], dict[int, tuple[int, ...]]]] = []
+        self.fixed: list[tuple[tuple[int, ...], GroupFacts]] = []
+        self.firing: list[tuple[GroupFacts, list[tuple[int, ...]]] | None] = [None] * len(
+            space.ruleset.rules
+        )
+        for group in table.plan.groups:
+            facts = tuple((position[n], o) for n, o in zip(group.facts, group.offsets, strict=True))
+            self.groups.append((group.answers, dict(facts)))
+            self.fixed.append((group.answers, facts))
+            sizes = [len(set(o)) for o in group.offsets]
+            strides = [math.prod(sizes[j + 1 :]) for j in range(len(sizes))]
+            rules = 0
+            for answer in group.answers:
+                rules |= answer
+            for rule in range(rules.bit_length()):
+                if not rules >> rule & 1:
+                    continue
+                hits = [i for i, answer in enumerate(group.answers) if answer >> rule & 1]
+                if len(hits) > MAX_FIRING:
+                    continue
+                combos = [
+                    tuple(
+                        i // stride % size * stride
+                        for stride, size in zip(strides, sizes, strict=True)
+                    )
+                    for i in hits
+                ]
+                self.firing[rule] = (facts, combos)
+        self.touched = [
+            [g for g, (_, offsets) in enumerate(self.groups) if k in offsets]
+            for k in range(len(space.axes))
+        ]
+        self.start = _generate_start(self.fixed)
+
+
+def _generate_start(
+    groups: Sequence[tuple[tuple[int, ...], GroupFacts]],
+) -> Callable[[list[int]], tuple[list[int], list[int]]]:
+    """Straight-line code (as the table's lookup is generated) from the facts' fine classes to each
+    group's index and answer: a generic loop over groups and facts costs several times more."""
+    env: dict[str, Any] = {}
+    lines = ["def start(c):"]
+    for g, (group_answers, facts) in enumerate(groups):
+        env[f"A{g}"] = group_answers
+        terms = []
+        for j, (k, offsets) in enumerate(facts):
+            env[f"O{g}_{j}"] = offsets
+            terms.append(f"O{g}_{j}[c[{k}]]")
+        lines.append(f"    i{g} = {' + '.join(terms) or '0'}")
+    indices = ", ".join(f"i{g}" for g in range(len(groups)))
+    answers = ", ".join(f"A{g}[i{g}]" for g in range(len(groups)))
+    lines.append(f"    return [{indices}], [{answers}]")
+    exec(compile("\n".join(lines), "<engine.rules.partial start>", "exec"), env)  # noqa: S102
+    start: Callable[[list[int]], tuple[list[int], list[int]]] = env["start"]
+    return start
 
 
 class TableProbe(Probe):
     """Recombines the decision table's group answers; only the groups a substitution touches move."""
 
     def __init__(
-        self, evaluator: Evaluator, table: DecisionTable, base: Mapping[str, FactValue]
+        self,
+        evaluator: Evaluator,
+        table: DecisionTable,
+        base: Mapping[str, FactValue],
+        classes: list[int] | None = None,
     ) -> None:
         space = evaluator.space
+        layout = evaluator.layout
+        assert layout is not None
+        self._layout = layout
         self._memo = evaluator.memo
         self._table = table
-        position = space.position
         # Facts not in ``base`` are free: every cell substitutes them, so their base class is moot.
-        self._base = [
-            axis.partition.classify(base[axis.spec.name]) if axis.spec.name in base else 0
-            for axis in space.axes
-        ]
-        self._groups: list[tuple[tuple[int, ...], dict[int, tuple[int, ...]]]] = []
-        self._index: list[int] = []
-        self._answer: list[int] = []
-        for group in table.plan.groups:
-            offsets = {position[n]: o for n, o in zip(group.facts, group.offsets, strict=True)}
-            self._groups.append((group.answers, offsets))
-            index = sum(o[self._base[k]] for k, o in offsets.items())
-            self._index.append(index)
-            self._answer.append(group.answers[index])
-        self._touched = [
-            [g for g, (_, offsets) in enumerate(self._groups) if k in offsets]
-            for k in range(len(space.axes))
-        ]
+        if classes is None:
+            classes = [
+                axis.partition.classify(base[axis.spec.name]) if axis.spec.name in base else 0
+                for axis in space.axes
+            ]
+        self._base = classes
+        self._groups = layout.groups
+        self._touched = layout.touched
+        self._index, self._answer = layout.start(classes)
         self._rest: dict[tuple[int, ...], tuple[int, list[int]]] = {}
+
+    def mask(self) -> int:
+        """The rules that fire on the base itself, as a mask (the table's answer, recombined)."""
+        found = 0
+        for answer in self._answer:
+            found |= answer
+        return found
+
+    def diffs(self, rule: int) -> list[int] | None:
+        """The sets of facts (bits of their positions) a change must include for rule ``rule`` to
+        fire: per combination of its group's classes in which durable_rules fired it, the facts
+        whose class there differs from this request's (``None``: too many combinations to list).
+
+        Facts left unchanged keep their classes, so the group's answer can only become that of a
+        combination whose differing facts were all changed."""
+        firing = self._layout.firing[rule]
+        if firing is None:
+            return None
+        facts, combos = firing
+        classes = self._base
+        mine = [(1 << k, offsets[classes[k]]) for k, offsets in facts]
+        found = []
+        for combo in combos:
+            bits = 0
+            for (bit, current), value in zip(mine, combo, strict=True):
+                if value != current:
+                    bits |= bit
+            found.append(bits)
+        return found
 
     def _split(self, positions: tuple[int, ...]) -> tuple[int, list[int]]:
         """The mask of the groups no substituted fact touches, and the groups touched."""

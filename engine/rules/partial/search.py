@@ -6,6 +6,12 @@ rules (:mod:`.probe`); nothing is evaluated by hand. Their cost is counted befor
 a search that needs more cells than its :class:`Budget` allows, or outlives its deadline, stops with
 :class:`~.errors.TooManyCombinationsError` (a what-if that already found smaller changes returns them:
 they are still the smallest ones).
+
+A what-if through a decision table tries only the fact sets that can help: a rule of the positive
+outcome must come to fire, and the table's group answers say in which combinations of its group's
+classes durable_rules fired it, so a change must include the facts that differ from one of them
+(and touch every rule of a stronger outcome that fires now). The fact sets left are still answered
+cell by cell, in the order a full enumeration would meet them, so the changes found are the same.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from ..explain import Change, FactCondition, Possible, Reason
 from ..model import FactValue, Outcome, OutcomeKind, RuleSet
 from .errors import TooManyCombinationsError
 from .labels import merged
-from .probe import Answer, Probe, TooSlow
+from .probe import Answer, Probe, TableProbe, TooSlow
 from .space import Dimension, Option, Space, Sub
 
 #: The largest change a what-if proposes, and how many alternatives it lists.
@@ -201,18 +207,25 @@ def changes(
     Changes of the same facts to the same outcome that differ in one fact's values are one entry."""
     rs = space.ruleset
     changeable = [
-        n for n in space.names if not rs.fact(n).fixed and not (positive and n in unknown)
+        n for n in space.names if n not in space.fixed and not (positive and n in unknown)
     ]
-    ranks = rank(rs)
-    helps = _necessary(space, probe, ranks, budget) if not positive and not unknown else None
+    ranks = space.kept.get("ranks")
+    if ranks is None:
+        ranks = space.kept["ranks"] = rank(rs)
     bit = {name: 1 << space.position[name] for name in changeable}
     name_of = {b: n for n, b in bit.items()}
+    helps, only = (
+        _necessary(space, probe, ranks, budget, list(bit.values()))
+        if not positive and not unknown
+        else (None, None)
+    )
     found: list[tuple[_Candidate, Answer]] = []
     done: list[int] = []  # the facts of each change found, as bits
     for size in range(1, 2 if positive else MAX_CHANGED_FACTS + 1):
         level: list[_Candidate] = []
         count = 0
-        for combo in itertools.combinations(bit.values(), size):
+        combos = itertools.combinations(bit.values(), size) if only is None else only.get(size, ())
+        for combo in combos:
             bits = sum(combo)
             if helps is not None and not helps(bits):
                 continue  # a rule that keeps the answer where it is would still fire
@@ -269,8 +282,8 @@ def united_answers(a: Answer, b: Answer) -> tuple[tuple[Reason, ...], tuple[str,
 
 
 def _necessary(
-    space: Space, probe: Probe, ranks: Mapping[str, int], budget: Budget
-) -> Callable[[int], bool]:
+    space: Space, probe: Probe, ranks: Mapping[str, int], budget: Budget, changeable: Sequence[int]
+) -> tuple[Callable[[int], bool], dict[int, list[tuple[int, ...]]] | None]:
     """What any change that makes this (complete, not positive) answer positive must touch, as a
     test of the changed facts' bits (bit ``i``: fact ``i`` in declared order).
 
@@ -278,15 +291,21 @@ def _necessary(
     fires now still fires after a change of none of its facts, and one that does not fire now stays
     silent. ``collect``: for some positive outcome P, every firing rule of a stronger outcome must be
     touched, and a rule of outcome P must fire (one fires now, one is touched, or P is the default).
-    ``first_match``: the first firing rule must be touched, or a positive rule before it."""
+    ``first_match``: the first firing rule must be touched, or a positive rule before it.
+
+    Also, when the test pins every helpful change down to supersets of a few fact sets (``collect``
+    through a table, no positive outcome reached already): those changes per size, each as the bits
+    of ``changeable`` (in declared order) it sets, in the order :func:`itertools.combinations` would
+    meet them; else ``None``."""
     rs = space.ruleset
-    (current,) = probe.answers([()], budget.deadline)
-    index = {r.id: i for i, r in enumerate(rs.rules)}
-    fired = sorted(index[i] for i in current[2])
-    facts = [sum(1 << space.position[n] for n in names) for names in space.rule_facts]
-    positive = [
-        i for i, r in enumerate(rs.rules) if rs.outcome(r.outcome).kind is OutcomeKind.POSITIVE
-    ]
+    if isinstance(probe, TableProbe):
+        mask = probe.mask()
+        fired = [i for i in range(mask.bit_length()) if mask >> i & 1]
+    else:
+        (current,) = probe.answers([()], budget.deadline)
+        fired = sorted(space.rule_index[i] for i in current[2])
+    facts = space.rule_bits
+    positive = space.positive_rules
     if rs.decide == "first_match":
         first = fired[0] if fired else len(rs.rules)
         need = 0
@@ -295,30 +314,93 @@ def _necessary(
                 need |= facts[i]
         if fired:
             need |= facts[first]
-        return lambda changed: bool(changed & need)
-    ways: list[tuple[list[int], bool, int]] = []
-    for outcome in sorted({rs.rules[i].outcome for i in positive} | {rs.default_outcome}):
-        if rs.outcome(outcome).kind is not OutcomeKind.POSITIVE:
-            continue
-        blocking = [facts[i] for i in fired if ranks[rs.rules[i].outcome] < ranks[outcome]]
-        mine = [i for i in positive if rs.rules[i].outcome == outcome]
-        already = outcome == rs.default_outcome or any(i in fired for i in mine)
+        return (lambda changed: bool(changed & need)), None
+    diffs = probe.diffs if isinstance(probe, TableProbe) else None
+    ways: list[tuple[list[int], bool, int, list[int] | None]] = []
+    for stronger, mine, default in _positive_outcomes(space, ranks):
+        blocking = [facts[i] for i in fired if i in stronger]
+        already = default or any(i in fired for i in mine)
         reach = 0
+        # With a table: the rule of P must come to fire, so the change includes every fact that
+        # differs from one of the combinations in which durable_rules fired it.
+        within: list[int] | None = [] if diffs is not None else None
         for i in mine:
             reach |= facts[i]
-        ways.append((blocking, already, reach))
+            found = diffs(i) if diffs is not None else None
+            within = None if found is None or within is None else within + found
+        ways.append((blocking, already, reach, within))
 
     def helps(changed: int) -> bool:
-        for blocking, already, reach in ways:
+        for blocking, already, reach, within in ways:
             for b in blocking:
                 if not changed & b:
                     break
             else:
-                if already or changed & reach:
+                if already:
+                    return True
+                if within is None:
+                    if changed & reach:
+                        return True
+                elif any(d & changed == d for d in within):
                     return True
         return False
 
-    return helps
+    if any(already or within is None for _, already, _, within in ways):
+        return helps, None
+    # Every change that can help includes one of the listed fact sets: those, and their supersets
+    # up to the largest change, are the only ones to try (instead of every combination).
+    allowed = 0
+    for b in changeable:
+        allowed |= b
+    singles = list(changeable)
+    sets: set[int] = set()
+    for _, _, _, within in ways:
+        assert within is not None
+        for d in within:
+            if d & ~allowed or d.bit_count() > MAX_CHANGED_FACTS:
+                continue
+            grown = {d}
+            for _ in range(MAX_CHANGED_FACTS - d.bit_count()):
+                grown |= {g | b for g in grown for b in singles if not g & b}
+            sets |= grown
+    sizes: dict[int, list[tuple[int, ...]]] = {}
+    for combo in sorted(_bits(bits) for bits in sets if bits and helps(bits)):
+        sizes.setdefault(len(combo), []).append(combo)
+    return helps, sizes
+
+
+def _bits(bits: int) -> tuple[int, ...]:
+    """The single bits of ``bits``, lowest first (a fact set as :func:`itertools.combinations`
+    would give it: same-sized sets then sort in its order)."""
+    found = []
+    while bits:
+        low = bits & -bits
+        found.append(low)
+        bits ^= low
+    return tuple(found)
+
+
+def _positive_outcomes(
+    space: Space, ranks: Mapping[str, int]
+) -> list[tuple[frozenset[int], list[int], bool]]:
+    """Per positive outcome (in id order): the rules of stronger outcomes, its own rules, and
+    whether it is the default. Depends on the rule set alone, so it is kept with the space."""
+    found: list[tuple[frozenset[int], list[int], bool]] | None = space.kept.get("positive")
+    if found is None:
+        rs = space.ruleset
+        found = []
+        for outcome in sorted(
+            {rs.rules[i].outcome for i in space.positive_rules} | {rs.default_outcome}
+        ):
+            if rs.outcome(outcome).kind is not OutcomeKind.POSITIVE:
+                continue
+            stronger = frozenset(
+                i for i, r in enumerate(rs.rules) if ranks[r.outcome] < ranks[outcome]
+            )
+            mine = [i for i in space.positive_rules if rs.rules[i].outcome == outcome]
+            found.append((stronger, mine, outcome == rs.default_outcome))
+        space.kept["positive"] = found
+    return found
 
 
 def _success(answers: Sequence[Answer]) -> Answer | None:

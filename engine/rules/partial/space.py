@@ -29,7 +29,16 @@ from ..compiler import negation_normal_form
 from ..domain import OTHER_TEXT, Partition, comparisons, partition
 from ..evaluate import Decider
 from ..explain import FactCondition
-from ..model import ORDERED_TYPES, Compare, FactRef, FactSpec, FactType, FactValue, Operator
+from ..model import (
+    ORDERED_TYPES,
+    Compare,
+    FactRef,
+    FactSpec,
+    FactType,
+    FactValue,
+    Operator,
+    OutcomeKind,
+)
 from ..table import atom_signatures
 from .labels import class_condition, relation_condition
 
@@ -113,6 +122,35 @@ class Space:
             )
             for rule in rs.rules
         )
+        #: The same as bits of the facts' positions; the positive rules; the facts never proposed.
+        self.rule_bits = tuple(
+            sum(1 << self.position[n] for n in names) for names in self.rule_facts
+        )
+        self.rule_index = {r.id: i for i, r in enumerate(rs.rules)}
+        self.positive_rules = tuple(
+            i for i, r in enumerate(rs.rules) if rs.outcome(r.outcome).kind is OutcomeKind.POSITIVE
+        )
+        self.fixed = frozenset(s.name for s in rs.facts if s.fixed)
+        #: What the searches derive from the rule set alone, kept on first use.
+        self.kept: dict[str, Any] = {}
+        #: Per fact, fine class → option (:attr:`Axis.coarse_of`).
+        self.coarse = tuple(axis.coarse_of for axis in self.axes)
+        #: Per fact, what finds a value's fine class (a dict lookup for bool and enum facts).
+        self._classify = tuple(
+            (
+                axis.partition.index.__getitem__
+                if axis.spec.type in (FactType.BOOL, FactType.ENUM)
+                else axis.partition.classify
+            )
+            for axis in self.axes
+        )
+
+    def classes_of(self, facts: Mapping[str, FactValue]) -> list[int] | None:
+        """The fine class of every fact's value (``None`` unless every fact has one)."""
+        try:
+            return [find(facts[n]) for n, find in zip(self.names, self._classify, strict=True)]
+        except KeyError:
+            return None
 
     def _partition(self, spec: FactSpec, extra: Iterable[Compare]) -> Partition:
         mine = [a for a in self.constant_atoms if a.fact == spec.name]
