@@ -15,8 +15,9 @@ exactly the original's result; everything else goes to the original, unchanged. 
 
 * For every request, the app with the fast path answers with the same status, headers and body
   bytes, writes the same decision-log rows and the same access-log line as the app without it
-  (``FAST_PATH = False``, ``FLETS_FAST_PATH=false``). The middleware hands a request to Flask before
-  anything is logged, the body bytes put back, unless every rule of the request format holds; it
+  (``FAST_PATH = False``, ``FLETS_FAST_PATH=false``). The middleware hands a request on (to the
+  screen of :mod:`webapp.inputs`, then Flask) before anything is logged, the body bytes put back,
+  unless every rule of the request format holds (the screen's UTF-8 checks included); it
   reads each rule where the Flask views read it (the routes from Flask's URL map, the token check of
   :mod:`webapp.auth`, the limits' config keys and the answer's headers of :mod:`webapp.decisions`,
   the explain levels of :mod:`webapp.schemas`, :func:`webapp.i18n.lang_for`, the request id and
