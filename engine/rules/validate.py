@@ -19,7 +19,7 @@ from ..clock import today_in_tokyo
 from ..errors import Diagnostic, FactsError, SourceLocation, ValidationError
 from ..format.checker import Checker, suggest
 from ..format.common import Citation, Reading
-from ..format.header import Header, read_header
+from ..format.header import HEADER_KEYS, Header, read_header
 from ..format.loader import MarkedDict, to_json
 from .conditions import ConditionReader
 from .declarations import read_facts, read_parameters
@@ -40,8 +40,7 @@ from .model import (
 #: {key: required}. The header's keys are checked by format.header.read_header, so they are marked
 #: optional here: a missing one is reported once.
 TOP_LEVEL_KEYS = {
-    "ruleset": False, "version": False, "title": False, "description": False, "region": False,
-    "effective_from": False, "effective_to": False, "sources": False, "readings": False,
+    "ruleset": False, **dict.fromkeys(HEADER_KEYS, False), "readings": False,
     "parameters": False, "facts": True, "outcomes": True, "decide": True, "precedence": False,
     "default": True, "rules": True, "examples": True,
 }  # fmt: skip

@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import Diagnostic, SourceLocation, ValidationError
 from ..format.checker import Checker
 from ..format.common import PROVENANCES, Citation, Gap, Provenance, Reading
-from ..format.header import Header, read_header
+from ..format.header import HEADER_KEYS, Header, read_header
 from ..format.loader import MarkedDict, read_yaml_file, to_json, yaml_files
 from ..format.sources import SEEDS
 from .model import (
@@ -39,13 +39,7 @@ from .validate_items import read_item
 
 TARIFF_KEYS = (
     "tariff",
-    "version",
-    "title",
-    "description",
-    "region",
-    "effective_from",
-    "effective_to",
-    "sources",
+    *HEADER_KEYS,
     "tax",
     "readings",
     "figures",

@@ -24,7 +24,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -43,7 +42,14 @@ from engine.paths import rules_dir
 from webapp import create_app
 from webapp.state import app_state
 
-from .conftest import PROJECT_ROOT, TV_ACCEPTED, free_port, server_command, stop_server
+from .conftest import (
+    PROJECT_ROOT,
+    TV_ACCEPTED,
+    free_port,
+    server_command,
+    stop_server,
+    wait_until_up,
+)
 
 TV = b"/v1/rulesets/tv_application/evaluate"
 TV_BATCH = b"/v1/rulesets/tv_application/evaluate-batch"
@@ -399,20 +405,6 @@ def _gunicorn_command(port: int) -> list[str]:
             "--bind", f"127.0.0.1:{port}", "--workers", "1", "webapp:create_app()"]  # fmt: skip
 
 
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server at {url} did not become ready in {timeout} s")
-
-
 @pytest.fixture(
     scope="module", params=SERVERS, ids=[f"{k}-{'fast' if f else 'flask'}" for k, f in SERVERS]
 )
@@ -437,7 +429,7 @@ def server(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_ready(url, process)
+        wait_until_up(url, process, timeout=120.0)
         yield Server(url, log, kind)
     finally:
         stop_server(process)
