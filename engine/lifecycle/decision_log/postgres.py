@@ -39,8 +39,21 @@ CREATE INDEX IF NOT EXISTS decisions_request ON decisions (request_id);
 #: Rows one page of :meth:`PostgresDecisionLog.stream` holds.
 PAGE_ROWS = 1000
 
+#: Seconds a new connection may take before it fails (libpq's ``connect_timeout``), unless the URL sets
+#: its own: without it an unreachable server holds a decision, or ``/readyz``, for the TCP timeout.
+CONNECT_TIMEOUT_S = 5
+
 #: Serialises schema creation when several processes start at once (CREATE IF NOT EXISTS can race).
 _PG_SCHEMA_LOCK = 0x466C657473  # "Flets"
+
+
+def _connect_options(url: str) -> dict[str, Any]:
+    """``connect_timeout`` for psycopg, unless the URL names one (the operator's value wins)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    return (
+        {} if "connect_timeout" in conninfo_to_dict(url) else {"connect_timeout": CONNECT_TIMEOUT_S}
+    )
 
 
 class PostgresDecisionLog:
@@ -54,14 +67,15 @@ class PostgresDecisionLog:
         self._local = threading.local()
         self._connections: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
-        with psycopg.connect(url) as connection, connection.transaction():
+        self._connect_options = _connect_options(url)
+        with psycopg.connect(url, **self._connect_options) as connection, connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_SCHEMA_LOCK,))
             connection.execute(_PG_SCHEMA)
 
     def _connection(self) -> psycopg.Connection[Any]:
         connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
         if connection is None or connection.closed:
-            connection = self._psycopg.connect(self.url, autocommit=True)
+            connection = self._psycopg.connect(self.url, autocommit=True, **self._connect_options)
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
