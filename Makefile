@@ -64,6 +64,7 @@ bench: setup proxy-deps
 	$(BIN)/python bench/memory.py | tee $(BENCH_OUT)/memory.md
 	$(BIN)/python bench/memory.py --live -n 30000 | tee $(BENCH_OUT)/memory-live.md
 	$(BIN)/python bench/audit_overhead.py --n 3000 | tee $(BENCH_OUT)/audit-overhead.md
+	$(BIN)/python bench/whatif.py | tee $(BENCH_OUT)/whatif.md
 	$(BIN)/python bench/http_load.py --runs 5 --quiet 1 --quiet-wait 600 --json $(BENCH_OUT)/http.json | tee $(BENCH_OUT)/http.md
 
 clean:
