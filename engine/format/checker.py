@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Concatenate, ParamSpec, TypeVar
 
 from ..errors import Diagnostic, SourceLocation
-from ..messages.language import Text
+from ..messages.language import Text, join_japanese
 from .common import Citation, Gap, Reading, Source
 from .loader import MarkedDict, MarkedList
 from .sources import SEEDS
@@ -282,14 +282,15 @@ class Checker:
         return read
 
     def text(self, value: object, where: SourceLocation, path: str) -> Text | None:
-        """``{ja, en}``: both languages are required."""
+        """``{ja, en}``: both languages are required; the Japanese without YAML's folding spaces
+        (:func:`~engine.messages.language.join_japanese`)."""
         mapping = self.mapping(value, where, path)
         if mapping is None:
             return None
         self.known_keys(mapping, {"ja": True, "en": True}, path)
         ja = self.string(mapping.get("ja"), mapping.where("ja"), f"{path}.ja")
         en = self.string(mapping.get("en"), mapping.where("en"), f"{path}.en")
-        return Text(ja, en) if ja is not None and en is not None else None
+        return Text(join_japanese(ja), en) if ja is not None and en is not None else None
 
     def cite(
         self,

@@ -18,7 +18,7 @@ from enum import StrEnum
 from string import Formatter
 from typing import Final
 
-from .language import LANGUAGES, Text
+from .language import LANGUAGES, Text, has_space_between_japanese
 
 
 class Code(StrEnum):
@@ -508,7 +508,8 @@ def _parameters(template: str) -> frozenset[str]:
 
 
 def _check(catalogue: Mapping[Code, Text]) -> dict[Code, frozenset[str]]:
-    """Each code's parameter names; refuses a catalogue with a code missing or the languages disagreeing."""
+    """Each code's parameter names; refuses a catalogue with a code missing, the languages disagreeing
+    or a half-width space between Japanese characters (Japanese is read aloud to customers)."""
     missing = [code.value for code in Code if code not in catalogue]
     if missing:
         raise LookupError(f"message codes without texts: {', '.join(missing)}")
@@ -517,6 +518,8 @@ def _check(catalogue: Mapping[Code, Text]) -> dict[Code, frozenset[str]]:
         names = {lang: _parameters(text(lang)) for lang in LANGUAGES}
         if not all(text(lang).strip() for lang in LANGUAGES) or len(set(names.values())) != 1:
             raise ValueError(f"message {code.value}: the texts must name the same parameters")
+        if has_space_between_japanese(text.ja):
+            raise ValueError(f"message {code.value}: a half-width space between Japanese characters")
         params[code] = names["en"]
     return params
 

@@ -7,6 +7,7 @@ the rules and the tariffs all build on it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,3 +27,23 @@ class Text:
 
     def to_dict(self) -> dict[str, str]:
         return {"ja": self.ja, "en": self.en}
+
+
+#: A Japanese character: kana, CJK ideographs, CJK and full-width punctuation and forms.
+_JAPANESE = "[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
+_SPACE_BETWEEN_JAPANESE = re.compile(f"(?<={_JAPANESE}) +(?={_JAPANESE})")
+
+
+def join_japanese(text: str) -> str:
+    """``text`` without the half-width spaces between two Japanese characters.
+
+    Japanese is written without spaces between words, but YAML folds a line break in a ``>``/``>-``
+    block into a space, so a sentence a policy owner wrapped across lines would be read to a customer
+    with a gap in it (「一覧は 資料にありません」). Every ``ja`` text of a rule or tariff file is read
+    through this; a space next to a Latin letter or a digit is kept (「NTT 東日本」 stays as written).
+    """
+    return _SPACE_BETWEEN_JAPANESE.sub("", text)
+
+
+def has_space_between_japanese(text: str) -> bool:
+    return _SPACE_BETWEEN_JAPANESE.search(text) is not None
