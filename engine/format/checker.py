@@ -373,6 +373,7 @@ class Checker:
             self.known_keys(entry, {"file": True, "title": True}, item_path)
             name = self.string(entry.get("file"), entry.where("file"), f"{item_path}.file")
             title = self.string(entry.get("title"), entry.where("title"), f"{item_path}.title")
+            title = None if title is None else join_japanese(title)  # shown in every citation
             if name and name not in SEEDS:
                 self.error(
                     "unknown-source",

@@ -94,6 +94,7 @@ def test_a_sentence_folded_across_lines_in_a_rule_file_has_no_gap(
 
 def test_the_bundled_rules_tariffs_and_catalogue_have_none(bundled_rulebook: Rulebook) -> None:
     found = [t.ja for rs in bundled_rulebook.all_rulesets() for t in texts(rs)]
+    found += [s.title for rs in bundled_rulebook.all_rulesets() for s in rs.sources]
     tariffs = load_tariffs(PROJECT_ROOT / "tariffs")
     found += [t.ja for tariff in tariffs.tariffs for t in texts(tariff)]
     found += [t.ja for t in CATALOGUE.values()]
