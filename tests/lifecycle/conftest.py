@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine import Rulebook, load_rulebook
+from engine.paths import PROJECT_ROOT
 
 #: A first-match decision table over an enum, an int with bounds and a bool. Tests append rows.
 TABLE_HEAD = """\
@@ -205,6 +207,30 @@ def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'decisions.sqlite3'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+#: Starts a two-worker gunicorn on the test's rules folder, in its own process group (so a test can
+#: kill master and workers at once), logging its output to the test's folder: (database, *args) → process.
+StartServer = Callable[..., "subprocess.Popen[bytes]"]
+
+
+@pytest.fixture
+def two_worker_server(rules_folder: Path, tmp_path: Path, free_tcp_port: int) -> StartServer:
+    """``start(database, *extra_gunicorn_args, log_level="WARNING")`` on ``127.0.0.1:free_tcp_port``."""
+
+    def start(database: Path, *extra: str, log_level: str = "WARNING") -> subprocess.Popen[bytes]:
+        env = {**os.environ, "FLETS_RULES_DIR": str(rules_folder), "FLETS_AUDIT_URL": str(database),
+               "FLETS_TARIFFS_DIR": str(tmp_path / "none"), "FLETS_RELOAD_INTERVAL": "0",
+               "FLETS_LOG_LEVEL": log_level}  # fmt: skip
+        command = [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", "2",
+                   "--bind", f"127.0.0.1:{free_tcp_port}", *extra, "webapp:create_app()"]  # fmt: skip
+        with (tmp_path / "server.log").open("wb") as server_log:
+            return subprocess.Popen(
+                command, cwd=PROJECT_ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+
+    return start
 
 
 @pytest.fixture

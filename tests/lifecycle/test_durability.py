@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +14,6 @@ import pytest
 import requests
 
 from engine.lifecycle.decision_log import Query, open_decision_log
-from engine.paths import PROJECT_ROOT
 
 FACTS = {"plan": "family", "users": 3}
 
@@ -36,22 +34,15 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
 
 @pytest.mark.slow
 def test_every_acknowledged_decision_survives_kill_9(
-    write_table: Callable[..., Path], rules_folder: Path, tmp_path: Path, free_tcp_port: int
+    write_table: Callable[..., Path],
+    tmp_path: Path,
+    free_tcp_port: int,
+    two_worker_server: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     write_table(rows=(("family_any", "{plan: family}", "allowed"),))
     database = tmp_path / "decisions.sqlite3"
     url = f"http://127.0.0.1:{free_tcp_port}"
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    env = {**os.environ, "FLETS_RULES_DIR": str(rules_folder), "FLETS_AUDIT_URL": str(database),
-           "FLETS_TARIFFS_DIR": str(tmp_path / "none"), "FLETS_RELOAD_INTERVAL": "0",
-           "FLETS_LOG_LEVEL": "WARNING"}  # fmt: skip
-    with (tmp_path / "server.log").open("wb") as server_log:
-        server = subprocess.Popen(
-            [str(gunicorn), "--workers", "2", "--threads", "2", "--bind", f"127.0.0.1:{free_tcp_port}",
-             "webapp:create_app()"],  # fmt: skip
-            cwd=PROJECT_ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: kill -9 hits master and workers
-        )  # fmt: skip
+    server = two_worker_server(database)  # its own process group: kill -9 hits master and workers
     acknowledged: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()

@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -32,7 +31,6 @@ from engine.lifecycle.decision_log import (
     open_decision_log,
     sqlite,
 )
-from engine.paths import PROJECT_ROOT
 
 AT = datetime(2025, 4, 1, tzinfo=UTC)
 FACTS = {"plan": "family", "users": 3}
@@ -282,23 +280,16 @@ def _wait_until_ready(url: str, deadline: float) -> None:
 
 @pytest.mark.slow
 def test_a_real_server_never_answers_a_decision_its_lost_log_folder_did_not_keep(
-    write_table: Callable[..., Path], rules_folder: Path, tmp_path: Path, free_tcp_port: int
+    write_table: Callable[..., Path],
+    tmp_path: Path,
+    free_tcp_port: int,
+    two_worker_server: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     write_table(rows=(("family_any", "{plan: family}", "allowed"),))
     folder = tmp_path / "log"
     database = folder / "decisions.sqlite3"
     url = f"http://127.0.0.1:{free_tcp_port}"
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    env = {**os.environ, "FLETS_RULES_DIR": str(rules_folder), "FLETS_AUDIT_URL": str(database),
-           "FLETS_TARIFFS_DIR": str(tmp_path / "none"), "FLETS_RELOAD_INTERVAL": "0",
-           "FLETS_LOG_LEVEL": "CRITICAL"}  # fmt: skip
-    with (tmp_path / "server.log").open("wb") as server_log:
-        server = subprocess.Popen(
-            [str(gunicorn), "--workers", "2", "--threads", "2", "--bind", f"127.0.0.1:{free_tcp_port}",
-             "--graceful-timeout", "10", "webapp:create_app()"],  # fmt: skip
-            cwd=PROJECT_ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    server = two_worker_server(database, "--graceful-timeout", "10", log_level="CRITICAL")
     answers: dict[str, requests.Response] = {}
     try:
         deadline = time.monotonic() + 60
