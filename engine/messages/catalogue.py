@@ -519,7 +519,9 @@ def _check(catalogue: Mapping[Code, Text]) -> dict[Code, frozenset[str]]:
         if not all(text(lang).strip() for lang in LANGUAGES) or len(set(names.values())) != 1:
             raise ValueError(f"message {code.value}: the texts must name the same parameters")
         if has_space_between_japanese(text.ja):
-            raise ValueError(f"message {code.value}: a half-width space between Japanese characters")
+            raise ValueError(
+                f"message {code.value}: a half-width space between Japanese characters"
+            )
         params[code] = names["en"]
     return params
 

@@ -105,7 +105,7 @@ class Rulebook:
         """Decide once. :raises UnknownRuleSetError, NoVersionInForceError, FactsError:"""
         day = as_of or today_in_tokyo()
         decision = self.decider(ruleset_id, day).decide(facts, day)
-        self._observe([decision])
+        self.record([decision])
         return decision
 
     def decide_batch(
@@ -114,11 +114,13 @@ class Rulebook:
         """Decide for many fact sets; items with bad facts come back as their :class:`FactsError`."""
         day = as_of or today_in_tokyo()
         results = self.decider(ruleset_id, day).decide_many(items, day)
-        self._observe([r for r in results if not isinstance(r, FactsError)])
+        self.record([r for r in results if not isinstance(r, FactsError)])
         return results
 
-    def _observe(self, decisions: list[Decision]) -> None:
-        # The decision log hook (engine/reload.py sets it): it commits before the answer is returned.
+    def record(self, decisions: list[Decision]) -> None:
+        """Hand ``decisions`` to the decision log hook (the lifecycle's holder sets it; it commits
+        before the answer is returned). :meth:`decide` does this itself; a caller that decided through
+        a :class:`Decider` to look at the answer first (a what-if) records it here, deciding once."""
         if self.observer is not None and decisions:
             self.observer(decisions)
 

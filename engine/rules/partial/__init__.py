@@ -258,8 +258,10 @@ def decide(
         return partial_decision(decider, facts, unknown, day, whatif)
     if not whatif:
         return book.decide(ruleset_id, facts, day)
-    found = what_if(decider, decider.decide(facts, day))
-    return replace(book.decide(ruleset_id, facts, day), changes=found)
+    decision = decider.decide(facts, day)
+    found = what_if(decider, decision)  # first: a refused what-if logs nothing
+    book.record([decision])
+    return replace(decision, changes=found)
 
 
 def decide_batch(
@@ -283,27 +285,23 @@ def decide_batch(
                 results[i] = exc
         else:
             plain.append(i)
-    found: dict[int, tuple[Change, ...]] = {}
-    if whatif:
-        keep = []
-        drafts = decider.decide_many([items[i][0] for i in plain], day)
-        for i, draft in zip(plain, drafts, strict=True):
-            if isinstance(draft, FactsError):
-                results[i] = draft
-                continue
-            try:
-                found[i] = what_if(decider, draft)
-                keep.append(i)
-            except TooManyCombinationsError as exc:
-                results[i] = exc
-        plain = keep
-    logged = book.decide_batch(ruleset_id, [items[i][0] for i in plain], day)
-    for i, result in zip(plain, logged, strict=True):
-        results[i] = (
-            replace(result, changes=found[i])
-            if i in found and isinstance(result, Decision)
-            else result
-        )
+    if not whatif:
+        logged = book.decide_batch(ruleset_id, [items[i][0] for i in plain], day)
+        for i, result in zip(plain, logged, strict=True):
+            results[i] = result
+        return [r for r in results if r is not None]
+    kept: list[Decision] = []
+    drafts = decider.decide_many([items[i][0] for i in plain], day)
+    for i, draft in zip(plain, drafts, strict=True):
+        if isinstance(draft, FactsError):
+            results[i] = draft
+            continue
+        try:
+            results[i] = replace(draft, changes=what_if(decider, draft))
+            kept.append(draft)
+        except TooManyCombinationsError as exc:
+            results[i] = exc
+    book.record(kept)  # decided once; those whose what-if was answered are logged, together
     return [r for r in results if r is not None]
 
 
