@@ -9,7 +9,7 @@ WORKERS ?= 2
 # Test processes (pytest-xdist). Many tests wait on servers and child processes, so more than the 2 cores pays.
 TEST_JOBS ?= 3
 
-.PHONY: setup run test lint unit check-rules clean browser-deps postgres proxy-deps bench
+.PHONY: setup run test lint unit check-rules clean browser-deps postgres proxy-deps bench assets
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,20 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Browser-side libraries (CodeMirror, axe-core) come from the npm registry, locked by package-lock.json,
+# and are bundled by esbuild into webapp/static/build/ (never a CDN). Node.js and npm come with the machine;
+# Debian's packages otherwise.
+NODE_STAMP := node_modules/.installed-stamp
+$(NODE_STAMP): package.json package-lock.json
+	command -v npm >/dev/null || ($(SUDO) apt-get update && $(APT_INSTALL) nodejs npm)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+assets: $(NODE_STAMP)
+	node webapp/assets/build.mjs
+
 # nginx in front of gunicorn's sync workers: the settings are webapp/serving/ (docs/deployment.md).
-run: setup proxy-deps
+run: setup proxy-deps assets
 	$(BIN)/python -m webapp.serving --bind $(HOST):$(PORT) --workers $(WORKERS)
 
 lint: setup
@@ -48,7 +60,7 @@ proxy-deps:
 postgres:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ($(SUDO) apt-get update && $(APT_INSTALL) postgresql)
 
-unit: setup browser-deps postgres proxy-deps
+unit: setup browser-deps postgres proxy-deps assets
 	$(BIN)/pytest -n $(TEST_JOBS) --dist worksteal
 
 test: lint check-rules unit
@@ -68,4 +80,4 @@ bench: setup proxy-deps
 	$(BIN)/python bench/http_load.py --runs 5 --quiet 1 --quiet-wait 600 --json $(BENCH_OUT)/http.json | tee $(BENCH_OUT)/http.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules webapp/static/build
