@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from engine.lifecycle.decision_log import AuditError
 from engine.messages import Code, Message
 
+from . import metrics as instruments
+from .auth import require_token
 from .problems import Problem
 from .state import current_state, get_rulebook, loaded_tariffs
 
 bp = Blueprint("health", __name__)
+
+#: Optional bearer token a scrape must send (``FLETS_METRICS_TOKEN``); unset: open, like /healthz.
+METRICS_TOKEN = "METRICS_TOKEN"
 
 log = logging.getLogger(__name__)
 
@@ -61,3 +67,12 @@ def readyz() -> Response:
             "checks": {"rules": "ok", "decision_log": "ok"},
         }
     )
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Every metric of :mod:`webapp.metrics`, in Prometheus's text format (docs/operations.md)."""
+    token = current_app.config.get(METRICS_TOKEN)
+    if token:
+        require_token(token, "/metrics")
+    return Response(generate_latest(instruments.registry()), content_type=CONTENT_TYPE_LATEST)

@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 from flask import Flask, Response, g, request
 
+from . import metrics
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -104,20 +106,25 @@ def end_request(token: Any) -> None:
     _request_id.reset(token)
 
 
-def log_access(method: str, path: str, status: int, started: float) -> None:
-    """The access-log line of one request (``started`` from :func:`time.perf_counter`).
+def log_access(
+    method: str, path: str, status: int, started: float, route: str = metrics.UNMATCHED
+) -> None:
+    """The access-log line and the request metrics of one request (``started`` from
+    :func:`time.perf_counter`; ``route`` the URL rule that answered it).
 
     Every request writes one, so with the default logging set-up (our JSON handler alone) the line is
     written straight to its stream: building a :class:`logging.LogRecord` and filtering its attributes
     cost more than the rest of a decision. Any other set-up gets the record as usual.
     """
+    seconds = time.perf_counter() - started
+    metrics.observe_request(route, method, status, seconds)
     if not log.isEnabledFor(logging.INFO):
         return
     extra = {
         "method": method,
         "path": path,
         "status": status,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        "duration_ms": round(seconds * 1000, 2),
     }
     handler = _sole_json_handler()
     if handler is None:
@@ -157,8 +164,10 @@ def _start_request() -> None:
 
 def _finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    rule = request.url_rule
     log_access(request.method, request.path, response.status_code,
-               g.get("started", time.perf_counter()))  # fmt: skip
+               g.get("started", time.perf_counter()),
+               metrics.UNMATCHED if rule is None else rule.rule)  # fmt: skip
     return response
 
 

@@ -50,6 +50,7 @@ from engine.paths import rules_dir, tariffs_dir
 from engine.rules.explain import Decision
 from engine.tariff import TariffBook
 
+from . import metrics
 from .observability import current_request_id
 from .problems import Problem, problem_response
 
@@ -141,6 +142,7 @@ def _log_reload(result: ReloadResult) -> None:
         "duration_ms": round(result.duration_s * 1000, 1),
         "worker_pid": os.getpid(),
     }
+    metrics.observe_reload(result.ok)
     if result.ok:
         log.info("reload", extra={**extra, "changed": dict(result.changed)})
     else:
@@ -154,6 +156,7 @@ def _logger(decision_log: DecisionLog) -> DecisionObserver:
 
     def record(decisions: list[Decision]) -> None:
         log_decisions(decision_log, decisions, current_request_id() or uuid.uuid4().hex)
+        metrics.observe_decisions(decisions)
 
     return record
 

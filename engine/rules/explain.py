@@ -7,7 +7,7 @@ with the conditions on the unknown facts that lead to it), and one asked ``what 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from typing import Any
@@ -157,6 +157,9 @@ class Decision:
     as_of: date
     partial: Partial | None = None
     changes: tuple[Change, ...] | None = None
+    #: Answered from the load-time decision table rather than asserted live (an operations metric:
+    #: the answer is the same either way, so it takes no part in equality).
+    from_table: bool = field(default=False, compare=False)
 
     @property
     def kind(self) -> OutcomeKind:

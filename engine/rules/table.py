@@ -516,7 +516,7 @@ class DecisionTable:
             return None
         facts, mask = found
         outcome, reasons, ids = self._compose(mask)
-        return Decision(self.ruleset, outcome, reasons, ids, facts, as_of)
+        return Decision(self.ruleset, outcome, reasons, ids, facts, as_of, from_table=True)
 
 
 __all__ = ["DecisionTable", "NotTabulable", "atom_signatures", "build_plan", "plan_for"]

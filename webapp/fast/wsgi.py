@@ -83,6 +83,9 @@ class DecisionFastPath:
         self.flask = flask
         self.holder = app_state(app).holder
         self.routes = decision_routes(app)
+        #: The URL rule of each call, the route label of its metrics (as Flask's view would give).
+        self.route_rules = {call: next(app.url_map.iter_rules(endpoint)).rule
+                            for call, endpoint in _VIEWS.items()}  # fmt: skip
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         route = self.routes.fullmatch(environ.get("PATH_INFO", ""))
@@ -137,7 +140,7 @@ class DecisionFastPath:
         body, headers = answer(text, lang)
         headers.append((REQUEST_ID_HEADER, request_id))
         start_response("200 OK", headers)
-        log_access("POST", environ["PATH_INFO"], 200, started)
+        log_access("POST", environ["PATH_INFO"], 200, started, self.route_rules[call])
         return [body]
 
     @staticmethod

@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import IO, TextIO
 
+from ..metrics import MULTIPROC_ENV
+from ..observability import log_line
 from . import ServerSettings, body_limit_from_env, nginx
 
 #: Where Debian puts nginx (not on a normal user's PATH).
@@ -88,12 +94,31 @@ def serve(settings: ServerSettings) -> int:
             return checked.returncode
         with _Signals() as signals:  # before the children start: a stop is never lost
             gunicorn = subprocess.Popen(gunicorn_command(settings, socket_path),
+                                        env=_worker_environment(folder),
                                         preexec_fn=_die_with_parent)  # fmt: skip
             signals.gunicorn = gunicorn
-            proxy = subprocess.Popen(proxy_command, preexec_fn=_die_with_parent)
-            return _supervise(signals, gunicorn, proxy)
+            proxy = subprocess.Popen(proxy_command, stderr=subprocess.PIPE,
+                                     preexec_fn=_die_with_parent)  # fmt: skip
+            relay = threading.Thread(target=relay_nginx_log, args=(proxy.stderr, sys.stderr),
+                                     name="nginx-log", daemon=True)  # fmt: skip
+            relay.start()
+            try:
+                return _supervise(signals, gunicorn, proxy)
+            finally:
+                relay.join(timeout=STOP_GRACE_S)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _worker_environment(folder: Path) -> dict[str, str]:
+    """gunicorn's environment: the workers share one metrics folder, fresh for each run (unless the
+    operator named one), so ``/metrics`` sums every worker (:mod:`webapp.metrics`)."""
+    env = dict(os.environ)
+    if not env.get(MULTIPROC_ENV):
+        metrics_folder = folder / "metrics"
+        metrics_folder.mkdir()
+        env[MULTIPROC_ENV] = str(metrics_folder)
+    return env
 
 
 class _Signals:
@@ -137,8 +162,42 @@ def _supervise(
         _wait(gunicorn, proxy)
     if signals.stopping or not died:  # Ctrl-C reaches all three processes: nginx may go first
         return 0
-    print(f"webapp.serving: {died} exited; the server stopped", file=sys.stderr)
+    _log("error", f"{died} exited; the server stopped")
     return 1
+
+
+#: nginx's error-log line: ``2026/12/02 03:09:38 [crit] 19193#19193: *1 connect() … failed …``.
+_NGINX_LINE = re.compile(
+    r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?P<level>\w+)\] (?P<pid>\d+)#\d+: (?P<message>.*)$"
+)
+#: nginx's severities in the names the other log lines use.
+_NGINX_LEVELS = {"emerg": "critical", "alert": "critical", "crit": "critical", "error": "error",
+                 "warn": "warning", "notice": "info", "info": "info", "debug": "debug"}  # fmt: skip
+
+
+def nginx_log_line(line: str, now: float) -> str:
+    """One line nginx wrote to standard error as the one-object JSON line every other log line is."""
+    match = _NGINX_LINE.match(line)
+    if match is None:
+        return log_line(now, "warning", "nginx", line, {})
+    level = _NGINX_LEVELS.get(match["level"], "warning")
+    return log_line(now, level, "nginx", match["message"], {"pid": int(match["pid"])})
+
+
+def relay_nginx_log(stream: IO[bytes] | None, out: TextIO) -> None:
+    """Copy nginx's standard error to ``out`` as JSON lines until nginx closes it."""
+    if stream is None:
+        return
+    for raw in stream:
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        if line:
+            out.write(nginx_log_line(line, time.time()) + "\n")
+            out.flush()
+
+
+def _log(level: str, message: str) -> None:
+    """A line of the launcher's own, in the same JSON form."""
+    print(log_line(time.time(), level, "webapp.serving", message, {}), file=sys.stderr, flush=True)
 
 
 def _stop(process: subprocess.Popen[bytes], sig: int) -> None:

@@ -7,6 +7,8 @@ from :class:`webapp.serving.ServerSettings`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from webapp.serving import ServerSettings
 
 _SETTINGS = ServerSettings()
@@ -26,4 +28,28 @@ secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 #: The app writes its own JSON access line per request.
 accesslog = None
 errorlog = "-"
+#: gunicorn's own lines (worker starts, timeouts, signals) as the same one-object JSON lines as the
+#: app's (:class:`webapp.observability.JsonFormatter`), so every line on standard error parses.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"level": "INFO", "handlers": ["json"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False,
+                           "qualname": "gunicorn.error"},
+        # The app writes the access line (with the request id); gunicorn's would be a second one.
+        "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+    },
+    "handlers": {
+        "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    },
+    "formatters": {"json": {"()": "webapp.observability.JsonFormatter"}},
+}  # fmt: skip
 proc_name = "flets"
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """A worker ended: its live gauges leave the metrics (prometheus_client's multiprocess mode)."""
+    from webapp.metrics import worker_exited  # after the fork: the master never imports the app
+
+    worker_exited(worker.pid)

@@ -1,0 +1,108 @@
+"""Prometheus metrics (served at ``GET /metrics`` by :mod:`webapp.health`): what an operator graphs
+and alerts on.
+
+Every worker counts its own requests, decisions and reloads. Under gunicorn, workers are processes,
+so :mod:`webapp.serving` gives them one folder (``PROMETHEUS_MULTIPROC_DIR``, set before this module is
+imported) where prometheus_client's multiprocess mode keeps each worker's values in memory-mapped
+files; whichever worker answers the scrape sums them all (docs/operations.md, "Metrics"). Without that
+folder (tests, ``flask run``) the process's own registry answers.
+
+The names and labels are part of the operations contract and listed in docs/operations.md. Labels
+stay bounded: a route is the URL rule (``/v1/rulesets/<ruleset_id>/evaluate``), never the path a client
+sent; a rule set or outcome label only ever takes the ids of loaded rule files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+)
+
+from engine import Decision
+
+#: The environment variable prometheus_client's multiprocess mode reads (its own name).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: The route label of a request no URL rule matched (a 404): one label, whatever the path.
+UNMATCHED = "unmatched"
+
+#: Seconds; from well under a table decision to the worker timeout.
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                    5.0, 10.0, 30.0)  # fmt: skip
+
+REQUESTS = Counter(
+    "flets_http_requests_total",
+    "HTTP requests answered, by route (URL rule), method and status code.",
+    ["route", "method", "status"],
+)
+LATENCY = Histogram(
+    "flets_http_request_duration_seconds",
+    "Time from reading the request to the response's start, by route.",
+    ["route"],
+    buckets=_LATENCY_BUCKETS,
+)
+DECISIONS = Counter(
+    "flets_decisions_total",
+    "Decisions made and logged, by rule set, outcome, outcome kind and path "
+    "(table: the load-time decision table; live: asserted through durable_rules).",
+    ["ruleset", "outcome", "kind", "path"],
+)
+RELOADS = Counter(
+    "flets_reloads_total",
+    "Rule and tariff reloads by this worker, by result (applied or refused).",
+    ["result"],
+)
+LOG_BACKLOG = Gauge(
+    "flets_decision_log_backlog_rows",
+    "Decision-log entries journalled but not yet copied into the database.",
+    multiprocess_mode="livesum",
+)
+LOG_LAG = Gauge(
+    "flets_decision_log_lag_seconds",
+    "Age of the oldest decision-log entry not yet copied into the database.",
+    multiprocess_mode="livemax",
+)
+
+
+def observe_request(route: str, method: str, status: int, seconds: float) -> None:
+    """Count one answered request (called with the access-log line, by Flask and the fast path)."""
+    REQUESTS.labels(route, method, str(status)).inc()
+    LATENCY.labels(route).observe(seconds)
+
+
+def observe_decisions(decisions: Iterable[Decision]) -> None:
+    """Count decisions as they are logged (so only decisions that were answered count)."""
+    for decision in decisions:
+        path = "table" if decision.from_table else "live"
+        DECISIONS.labels(decision.ruleset.id, decision.outcome.id, decision.kind, path).inc()
+
+
+def observe_reload(ok: bool) -> None:
+    RELOADS.labels("applied" if ok else "refused").inc()
+
+
+def observe_log_backlog(rows: int, oldest_age_s: float) -> None:
+    LOG_BACKLOG.set(rows)
+    LOG_LAG.set(oldest_age_s)
+
+
+def worker_exited(pid: int) -> None:
+    """gunicorn's ``child_exit`` hook: a dead worker's live gauges stop counting."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def registry() -> CollectorRegistry:
+    """The registry a scrape reads: every worker's values in multiprocess mode, else this process's."""
+    if os.environ.get(MULTIPROC_ENV):
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+        return combined
+    return REGISTRY
