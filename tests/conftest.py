@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from engine import Rulebook, load_rulebook
-from engine.paths import rules_dir
+from engine.paths import PROJECT_ROOT, rules_dir
+
+# Decision-table plans shared by every test process and server the tests start, kept between runs in
+# the checkout's test-output/ (never the user's cache): a plan is built once per machine, as in
+# production (engine/lifecycle/plan_cache.py). A test that needs its own folder installs one.
+os.environ.setdefault("FLETS_PLAN_CACHE", str(PROJECT_ROOT / "test-output" / "plan-cache"))
 
 #: A small but complete rule set exercising every kind of condition; tests vary it.
 SAMPLE = """\

@@ -42,12 +42,14 @@ from engine.lifecycle.decision_log import (
 )
 from engine.lifecycle.decision_log.retention import PRUNE_INTERVAL
 from engine.lifecycle.generations import GenerationStore, Sources, default_store_folder
+from engine.lifecycle.plan_cache import open_plan_cache
 from engine.lifecycle.reload import Bundle, DecisionObserver, EngineHolder, Lease, ReloadResult
 from engine.lifecycle.reloader import DEFAULT_FOLLOW_INTERVAL, DEFAULT_WATCH_INTERVAL, Reloader
 from engine.messages import Code, Message
 from engine.messages.language import Text
 from engine.paths import rules_dir, tariffs_dir
 from engine.rules.explain import Decision
+from engine.rules.plans import use_plan_store
 from engine.tariff import TariffBook
 
 from . import metrics
@@ -81,6 +83,8 @@ def init_app(app: Flask) -> None:
     tariffs = Path(app.config.get("TARIFFS_DIR") or tariffs_dir())
     default_log = "none" if app.testing else str(Path(app.instance_path) / "decisions.sqlite3")
     keep_days, prune_interval = _retention_settings(app)
+    # Decision-table plans built once per machine and shared by the workers (FLETS_PLAN_CACHE).
+    use_plan_store(open_plan_cache(app.config.get("PLAN_CACHE")))
     decision_log = open_decision_log(app.config.get("AUDIT_URL") or default_log)
     try:
         reloader = _reloader(app, Sources(rules, tariffs), _logger(decision_log))

@@ -12,6 +12,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ..lifecycle.plan_cache import open_plan_cache
+from ..rules.plans import use_plan_store
 from . import impact, log, quote, rules
 from .args import EXIT_OK
 
@@ -32,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command ``argv`` names (default: the process's arguments); returns the exit code."""
     args = build_parser().parse_args(argv)
+    # Decision tables built once per machine, as the server does (FLETS_PLAN_CACHE; `none`: off).
+    use_plan_store(open_plan_cache())
     try:
         code: int = args.func(args)
     except BrokenPipeError:  # output piped into `head` and the like: not an error

@@ -28,7 +28,6 @@ reject or convert) returns ``None`` and goes the live way, so errors keep their 
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import random
 import threading
@@ -37,15 +36,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from ..format.common import MAX_STRING_LENGTH
 from .compiler import CompiledRuleSet, compile_ruleset, negation_normal_form, rule_action
 from .domain import Partition, comparisons, partition
 from .explain import Decision, Reason
-from .facts import integer_bounds
+from .lookup import Lookup, generate_lookup
 from .model import (
-    AS_OF,
     Compare,
-    Condition,
     FactRef,
     FactSpec,
     FactType,
@@ -53,6 +49,18 @@ from .model import (
     Outcome,
     Rule,
     RuleSet,
+)
+from .plans import (
+    FORMAT,
+    Group,
+    NotTabulable,
+    PlanStore,
+    StoredPlanError,
+    content_identity,
+    decode_groups,
+    encode_groups,
+    plan_identity,
+    plan_store,
 )
 from .runtime import DurableRuntime
 
@@ -65,11 +73,6 @@ MAX_LIST_VALUES = 10
 BUILD_CHUNK = 512
 
 Explain = Callable[[dict[str, FactValue], frozenset[str], date], Decision]
-Lookup = Callable[[object, date], "tuple[dict[str, FactValue], int] | None"]
-
-
-class NotTabulable(Exception):
-    """This rule set must be evaluated live (the reason is the message)."""
 
 
 # --- fine classes of each fact -----------------------------------------------------------------
@@ -87,15 +90,6 @@ def _fine_partition(spec: FactSpec, atoms: Sequence[Compare]) -> Partition:
 
 
 @dataclass(frozen=True)
-class Group:
-    """Rules reading the same facts: their answers per combination of coarse classes, as bit masks."""
-
-    facts: tuple[str, ...]
-    offsets: tuple[tuple[int, ...], ...]  # per fact: fine class → coarse class × stride
-    answers: tuple[int, ...]  # combination index → mask of this group's rules that fired
-
-
-@dataclass(frozen=True)
 class Plan:
     """Everything a rule set's table needs; depends only on the compiled rule set, so it is shared."""
 
@@ -105,9 +99,18 @@ class Plan:
     lookup: Lookup
 
 
-def build_plan(compiled: CompiledRuleSet, runtime: DurableRuntime) -> Plan:
-    """Ask durable_rules every answer the rule set can give; raises :class:`NotTabulable`."""
-    ruleset = compiled.ruleset
+@dataclass(frozen=True)
+class _Frame:
+    """What a plan is built on, cheap to work out: the atoms, the fine classes, the rule groups."""
+
+    rule_atoms: list[list[Compare]]
+    all_atoms: list[Compare]
+    partitions: tuple[Partition, ...]
+    by_facts: dict[tuple[str, ...], list[int]]
+
+
+def _frame(ruleset: RuleSet) -> _Frame:
+    """:raises NotTabulable:"""
     if not ruleset.rules:
         raise NotTabulable("no rules")
     # The comparisons exactly as the compiler emits them (negation normal form): the "atoms".
@@ -118,19 +121,31 @@ def build_plan(compiled: CompiledRuleSet, runtime: DurableRuntime) -> Plan:
     partitions = tuple(
         _fine_partition(s, [a for a in all_atoms if a.fact == s.name]) for s in ruleset.facts
     )
-    signatures = atom_signatures(compiled, partitions, all_atoms)
     order = {s.name: i for i, s in enumerate(ruleset.facts)}
     by_facts: dict[tuple[str, ...], list[int]] = {}
     for index, atoms in enumerate(rule_atoms):
         key = tuple(sorted({a.fact for a in atoms}, key=order.__getitem__))
         by_facts.setdefault(key, []).append(index)
-    atom_index = {_atom_key(a): i for i, a in enumerate(all_atoms)}
-    groups = []
-    for facts, rules in by_facts.items():
-        used = frozenset(atom_index[_atom_key(a)] for r in rules for a in rule_atoms[r])
-        groups.append(_build_group(compiled, runtime, partitions, signatures, used, facts, rules))
+    return _Frame(rule_atoms, all_atoms, partitions, by_facts)
+
+
+def _assemble(ruleset: RuleSet, partitions: tuple[Partition, ...], groups: Sequence[Group]) -> Plan:
     actions = tuple(rule_action(i) for i in range(len(ruleset.rules)))
     return Plan(partitions, tuple(groups), actions, generate_lookup(partitions, groups))
+
+
+def build_plan(compiled: CompiledRuleSet, runtime: DurableRuntime) -> Plan:
+    """Ask durable_rules every answer the rule set can give; raises :class:`NotTabulable`."""
+    frame = _frame(compiled.ruleset)
+    signatures = atom_signatures(compiled, frame.partitions, frame.all_atoms)
+    atom_index = {_atom_key(a): i for i, a in enumerate(frame.all_atoms)}
+    groups = []
+    for facts, rules in frame.by_facts.items():
+        used = frozenset(atom_index[_atom_key(a)] for r in rules for a in frame.rule_atoms[r])
+        groups.append(
+            _build_group(compiled, runtime, frame.partitions, signatures, used, facts, rules)
+        )
+    return _assemble(compiled.ruleset, frame.partitions, groups)
 
 
 def _atom_key(atom: Compare) -> tuple[str, str, Any]:
@@ -240,146 +255,135 @@ def _build_group(
     return Group(facts, offsets, answers)
 
 
-# --- the generated lookup ----------------------------------------------------------------------
-
-_MISSING = object()
-
-
-def generate_lookup(partitions: Sequence[Partition], groups: Sequence[Group]) -> Lookup:
-    """Python source specialised to this rule set: validate, classify, OR the groups' answers.
-
-    Generated (like ``dataclasses`` and ``namedtuple`` do) because a generic loop over facts and groups
-    costs several times more than the straight-line code. The function returns ``None`` for anything it
-    cannot vouch for, so the live path (marshmallow) produces the same error messages as ever.
-    """
-    env: dict[str, Any] = {
-        "MISSING": _MISSING, "KNOWN": frozenset(c.spec.name for c in partitions),
-        "bisect_right": bisect.bisect_right, "fromisoformat": date.fromisoformat, "date": date,
-    }  # fmt: skip
-    lines = [
-        "def lookup(raw, as_of):",
-        "    if type(raw) is not dict or not raw.keys() <= KNOWN:",
-        "        return None",
-        "    try:",
-    ]
-    for k, c in enumerate(partitions):
-        lines.extend("        " + line for line in _fact_code(k, c, env))
-    lines.append("    except (KeyError, TypeError, ValueError):")
-    lines.append("        return None")
-    names = ", ".join(f"{c.spec.name!r}: v{k}" for k, c in enumerate(partitions))
-    position = {c.spec.name: k for k, c in enumerate(partitions)}
-    terms = []
-    for g, group in enumerate(groups):
-        env[f"A{g}"] = group.answers
-        parts = []
-        for j, name in enumerate(group.facts):
-            env[f"O{g}_{j}"] = group.offsets[j]
-            parts.append(f"O{g}_{j}[c{position[name]}]")
-        terms.append(f"A{g}[{' + '.join(parts)}]")
-    lines.append(f"    return {{{names}}}, {' | '.join(terms) or '0'}")
-    exec(compile("\n".join(lines), "<engine.rules.table lookup>", "exec"), env)  # noqa: S102
-    lookup: Lookup = env["lookup"]
-    return lookup
-
-
-def _fact_code(k: int, c: Partition, env: dict[str, Any]) -> list[str]:
-    """Lines that leave the normalised value in ``v<k>`` and its fine class in ``c<k>``."""
-    spec = c.spec
-    v, cls = f"v{k}", f"c{k}"
-    check = _check_code(k, c, env)
-    if spec.required:
-        return [f"{v} = raw[{spec.name!r}]", *check]
-    if spec.default == AS_OF:
-        default = [f"{v} = as_of", *_classify_code(k, c, env)]
-    else:
-        default_value: Any = spec.default
-        if spec.type is FactType.ENUM_LIST:
-            default_value = tuple(default_value or ())
-        env[f"D{k}"] = default_value
-        default = [f"{v} = D{k}", f"{cls} = {c.classify(default_value)}"]
-    return [
-        f"{v} = raw.get({spec.name!r}, MISSING)",
-        f"if {v} is MISSING:",
-        *("    " + line for line in default),
-        "else:",
-        *("    " + line for line in check),
-    ]
-
-
-def _check_code(k: int, c: Partition, env: dict[str, Any]) -> list[str]:
-    """Validate ``v<k>`` as marshmallow would accept it unchanged (else ``return None``), classify it."""
-    spec, v = c.spec, f"v{k}"
-    match spec.type:
-        case FactType.BOOL:
-            yes, no = c.index[True], c.index[False]
-            return [f"if {v} is True:", f"    c{k} = {yes}", f"elif {v} is False:",
-                    f"    c{k} = {no}", "else:", "    return None"]  # fmt: skip
-        case FactType.ENUM:
-            env[f"E{k}"] = dict(c.index)
-            return [f"c{k} = E{k}[{v}]"]
-        case FactType.INT | FactType.MONEY:
-            # The values the marshmallow field accepts (facts.integer_bounds): the declared range,
-            # never beyond what durable_rules compares exactly; anything else goes live and is refused.
-            low, high = integer_bounds(spec)
-            guard = f"type({v}) is not int or {v} < {low} or {v} > {high}"
-            return [f"if {guard}:", "    return None", *_classify_code(k, c, env)]
-        case FactType.DATE:
-            return [f"if type({v}) is str:", f"    {v} = fromisoformat({v})",
-                    f"elif type({v}) is not date:", "    return None",
-                    *_classify_code(k, c, env)]  # fmt: skip
-        case FactType.STRING:
-            env[f"S{k}"] = dict(c.index)
-            return [f"if type({v}) is not str or len({v}) > {MAX_STRING_LENGTH}:", "    return None",
-                    f"c{k} = S{k}.get({v}, {c.other})"]  # fmt: skip
-        case FactType.ENUM_LIST:
-            # B<k>: declared item → its class bit (an undeclared or unhashable item fails the lookup).
-            env[f"B{k}"] = dict(c.index)
-            return [f"if type({v}) is not list or len(frozenset({v})) != len({v}):", "    return None",
-                    f"c{k} = 0", f"for item in {v}:", f"    c{k} |= B{k}[item]",
-                    f"{v} = tuple({v})"]  # fmt: skip
-    raise NotTabulable(f"fact type {spec.type}")  # pragma: no cover
-
-
-def _classify_code(k: int, c: Partition, env: dict[str, Any]) -> list[str]:
-    """Ordered facts: the class of ``v<k>``, found among the cut points."""
-    if not c.cuts:
-        return [f"c{k} = 0"]
-    env[f"T{k}"] = c.cuts
-    return [f"c{k} = bisect_right(T{k}, v{k})"]
-
-
 # --- the table a Decider uses ------------------------------------------------------------------
 
-#: A plan depends on the rules' conditions (the durable_rules definition is compiled from them alone)
-#: and the fact specs (types, values, bounds, defaults); that pair identifies it.
-PlanKey = tuple[tuple[Condition, ...], tuple[FactSpec, ...]]
-
-#: Plans by :data:`PlanKey`, shared by every load in the process. Building the bundled rules' plans is
-#: most of a rulebook load (measured: 3.1 s cold, 0.8 s when every plan is cached), and the same rule
-#: sets are loaded again and again: a server reload re-reads every file though most are unchanged, and
-#: a test session loads the bundled folder and the sample many times. ``None`` caches "go live".
-_plans: dict[PlanKey, Plan | None] = {}
+#: Plans by identity (:func:`engine.rules.plans.plan_identity`: what the rules compare and the engine
+#: that answers), shared by every load in the process. Building the bundled rules' plans is most of a
+#: rulebook load, and the same rule sets are loaded again and again: a server reload re-reads every file
+#: though most are unchanged (only a changed rule set's plan is built again), and a test session loads
+#: the bundled folder and the sample many times. ``None`` caches "go live". Across processes, an
+#: installed :class:`~engine.rules.plans.PlanStore` keeps them (built once per machine).
+_plans: dict[str, Plan | None] = {}
 _plans_lock = threading.Lock()
 #: How many plans the cache keeps (the oldest is dropped first): the bundled rules need about twenty.
 MAX_CACHED_PLANS = 64
+#: Combinations per group a stored plan's answers are checked on against durable_rules before use.
+STORED_PLAN_CHECKS = 16
 
 
 def plan_for(compiled: CompiledRuleSet, runtime: DurableRuntime) -> Plan | None:
     """The plan of this compiled rule set, built once per distinct rule set; ``None``: go live."""
-    ruleset = compiled.ruleset
-    key: PlanKey = (tuple(r.condition for r in ruleset.rules), ruleset.facts)
+    key = plan_identity(compiled.ruleset)
     with _plans_lock:
         if key in _plans:
             return _plans[key]
-    try:
-        plan: Plan | None = build_plan(compiled, runtime)
-    except NotTabulable:
-        plan = None
+    store = plan_store()
+    plan = _built(compiled, runtime) if store is None else _stored(compiled, runtime, store, key)
     with _plans_lock:
         if len(_plans) >= MAX_CACHED_PLANS:
             _plans.pop(next(iter(_plans)))
         _plans[key] = plan
     return plan
+
+
+def _built(compiled: CompiledRuleSet, runtime: DurableRuntime) -> Plan | None:
+    try:
+        return build_plan(compiled, runtime)
+    except NotTabulable:
+        return None
+
+
+def _stored_form(plan: Plan | None) -> dict[str, Any]:
+    return encode_groups(None if plan is None else plan.groups, "not tabulable")
+
+
+def _stored(
+    compiled: CompiledRuleSet, runtime: DurableRuntime, store: PlanStore, key: str
+) -> Plan | None:
+    """The plan the store keeps under ``key`` (built and stored first when there is none), checked
+    against durable_rules; a stored form that fails its check is rebuilt and replaced."""
+    built: list[Plan | None] = []
+
+    def build() -> dict[str, Any]:
+        built.append(_built(compiled, runtime))
+        return _stored_form(built[0])
+
+    data = store.fetch(key, build)
+    if built:
+        return built[0]
+    try:
+        plan = _from_stored(compiled, runtime, decode_groups(data))
+    except (StoredPlanError, NotTabulable):
+        plan = _built(compiled, runtime)
+        store.replace(key, _stored_form(plan))
+    return plan
+
+
+def _from_stored(
+    compiled: CompiledRuleSet, runtime: DurableRuntime, stored: list[Group] | None
+) -> Plan | None:
+    """A plan from its stored groups, after asking durable_rules :data:`STORED_PLAN_CHECKS` of each
+    group's combinations (the first, the last and random ones) and finding the stored answers.
+
+    :raises StoredPlanError: the stored form does not fit this rule set or gives another answer.
+    """
+    if stored is None:
+        return None
+    frame = _frame(compiled.ruleset)
+    if sorted(g.facts for g in stored) != sorted(frame.by_facts):
+        raise StoredPlanError("the stored groups are not this rule set's")
+    by_name = {p.spec.name: p for p in frame.partitions}
+    groups = []
+    base = _base_facts(frame.partitions)
+    for group in stored:
+        facts, offsets, answers = group.facts, group.offsets, group.answers
+        rules = frame.by_facts[facts]
+        reps = _representatives(facts, offsets, by_name, len(answers))
+        # As in _build_group: combinations in itertools.product order, the last fact fastest.
+        strides = [1] * len(facts)
+        for k in range(len(facts) - 2, -1, -1):
+            strides[k] = strides[k + 1] * len(reps[k + 1])
+        checked = random.Random(plan_identity(compiled.ruleset) + repr(facts)).sample(
+            range(len(answers)), min(STORED_PLAN_CHECKS, len(answers))
+        )
+        chosen = sorted({0, len(answers) - 1, *checked})
+        probes = [
+            {**base, **{f: reps[k][(i // strides[k]) % len(reps[k])] for k, f in enumerate(facts)}}
+            for i in chosen
+        ]
+        bits = {rule_action(r): 1 << r for r in rules}
+        fired = _fire_all(compiled, runtime, probes)
+        for i, names in zip(chosen, fired, strict=True):
+            if sum(bits[a] for a in names if a in bits) != answers[i]:
+                raise StoredPlanError(
+                    f"stored answer {i} of the group over {facts} is not the engine's"
+                )
+        groups.append(group)
+    return _assemble(compiled.ruleset, frame.partitions, groups)
+
+
+def _representatives(
+    facts: tuple[str, ...],
+    offsets: tuple[tuple[int, ...], ...],
+    partitions: Mapping[str, Partition],
+    combinations: int,
+) -> list[list[FactValue]]:
+    """Per fact, per coarse class, the representative :func:`_build_group` asserted (its first fine
+    class); :raises StoredPlanError: when the offsets do not fit the fact's classes."""
+    reps: list[list[FactValue]] = []
+    total = 1
+    for name, fine_offsets in zip(facts, offsets, strict=True):
+        classes = partitions[name].classes
+        if name not in partitions or len(fine_offsets) != len(classes):
+            raise StoredPlanError(f"the stored classes of {name!r} are not this rule set's")
+        first: dict[int, FactValue] = {}
+        for fine, offset in enumerate(fine_offsets):
+            first.setdefault(offset, classes[fine].value)
+        reps.append([first[o] for o in sorted(first)])
+        total *= len(first)
+    if total != combinations:
+        raise StoredPlanError("the stored answers do not cover the group's combinations")
+    return reps
 
 
 Answer = tuple[Outcome, tuple[Reason, ...], tuple[str, ...]]
@@ -424,7 +428,23 @@ class DecisionTable:
         if plan is None:
             return None
         table = cls(compiled.ruleset, plan, explain)
-        return table if table.self_check() else None
+        return table if table.checked() else None
+
+    def checked(self) -> bool:
+        """:meth:`self_check`, or the verdict it gave on this machine for a rule set saying exactly
+        the same under the same engine code (kept by the installed plan store)."""
+        store = plan_store()
+        if store is None:
+            return self.self_check()
+        kept = store.fetch(
+            content_identity(self.ruleset),
+            lambda: {"format": FORMAT, "self_check": self.self_check()},
+        )
+        if isinstance(kept, dict) and isinstance(kept.get("self_check"), bool):
+            return bool(kept["self_check"])
+        verdict = self.self_check()  # a damaged file: prove it again, keep the new verdict
+        store.replace(content_identity(self.ruleset), {"format": FORMAT, "self_check": verdict})
+        return verdict
 
     def fired(self, mask: int) -> frozenset[str]:
         """The durable rule actions a mask stands for."""

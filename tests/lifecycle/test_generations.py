@@ -31,7 +31,7 @@ from engine.lifecycle.generations import (
 from engine.lifecycle.reload import Bundle, load_bundle, load_snapshot
 from engine.lifecycle.reloader import Reloader
 from engine.paths import PROJECT_ROOT
-from engine.rules import table
+from engine.rules import plans, table
 from webapp import create_app
 from webapp.observability import JsonFormatter
 from webapp.state import app_state
@@ -196,6 +196,7 @@ def test_a_reload_builds_plans_only_for_changed_rule_sets(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     worker = workers()
+    monkeypatch.setattr(plans, "_store", None)  # this process's plans only: nothing built elsewhere
     built: list[str] = []
     original = table.build_plan
 
@@ -207,9 +208,18 @@ def test_a_reload_builds_plans_only_for_changed_rule_sets(
     write_table(rows=ALLOW, version="1.1", name="other.yaml")
     (Path(worker.sources.rules) / "other.yaml").write_text(
         (Path(worker.sources.rules) / "other.yaml").read_text("utf-8")
-        .replace("ruleset: plan_change", "ruleset: other_change"), "utf-8")  # fmt: skip
+        .replace("ruleset: plan_change", "ruleset: other_change")
+        .replace("less_than: 10", "less_than: 7"), "utf-8")  # fmt: skip
     assert worker.check_folders() is not None
     assert built == ["other_change"]  # plan_change's plan came from the cache
+    built.clear()
+    # The same conditions and facts under another id and file: the same plan, not built again.
+    write_table(rows=ALLOW, version="1.0", name="third.yaml")
+    (Path(worker.sources.rules) / "third.yaml").write_text(
+        (Path(worker.sources.rules) / "third.yaml").read_text("utf-8")
+        .replace("ruleset: plan_change", "ruleset: third_change"), "utf-8")  # fmt: skip
+    assert worker.check_folders() is not None
+    assert built == []
     built.clear()
     write_table(rows=ALLOW, version="1.2")  # a new version, the same conditions and facts
     result = worker.check_folders()
