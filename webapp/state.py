@@ -22,6 +22,7 @@ thread prunes older ones every ``LOG_PRUNE_INTERVAL`` seconds, default 3600).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import tempfile
@@ -131,8 +132,31 @@ def _reloader(app: Flask, sources: Sources, observer: DecisionObserver) -> Reloa
         )
         store = GenerationStore(default_store_folder(sources, Path(parent)))
         reloader = Reloader(sources, store, observer=observer, watch_interval=watch,
-                            follow_interval=follow, report=_log_reload)  # fmt: skip
+                            follow_interval=follow, report=_log_and_settle)  # fmt: skip
     return reloader.start()
+
+
+def settle_heap() -> None:
+    """Collect what a load left behind, then exempt everything that stays from later collections.
+
+    A server worker holds tens of thousands of long-lived objects (the rule sets, their decision
+    tables, the generated lookups, the app). Python's oldest-generation collection walks all of them
+    every so often while requests are being answered, which showed as the tail of ``evaluate``'s
+    latency (docs/benchmarks.md). ``gc.freeze`` moves them out of the collector's sight; before the
+    next freeze, ``gc.unfreeze`` gives the previous generation's objects back so that the cycles a
+    replaced rulebook leaves behind are still collected.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+def _log_and_settle(result: ReloadResult) -> None:
+    """A server worker's report of a load: the log line, then :func:`settle_heap` when it was
+    installed."""
+    _log_reload(result)
+    if result.ok:
+        settle_heap()
 
 
 def _log_reload(result: ReloadResult) -> None:
