@@ -30,7 +30,9 @@ Medians over the rounds; ratios against the bare endpoint's max rate in the same
 the script measures how late a thread wakes from a 1 ms sleep (p99): on a shared VM the hypervisor may
 run a halted vCPU tens of ms late, and no server's paced p99 can beat that. It measures it again after
 each round; ``--quiet MS`` makes each round wait (at most ``--quiet-wait`` seconds) until the host is
-that quiet. At the end it judges the service's HTTP targets (the performance requirements).
+that quiet. At the end it judges the service's HTTP targets, each a ratio measured in the same run
+(evaluate's p99 at half rate over bare's, quotes' rate over bare's, evaluate-batch over HTTP over the same
+batches decided and logged in-process), and, with ``--start-rounds``, warm over cold start (bench/startup.py).
 """
 
 from __future__ import annotations
@@ -149,8 +151,10 @@ def serve(name: str, server: Server, stderr: Path) -> subprocess.Popen[bytes]:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{server.port}/", timeout=1)
             return process
-        except urllib.error.HTTPError:
-            return process  # it answers (404/405 is fine)
+        except urllib.error.HTTPError as answer:
+            if answer.code != 503:  # 503: nginx is up, the workers are still loading
+                return process  # the app answers (404/405 is fine)
+            time.sleep(0.5)
         except OSError:
             time.sleep(0.5)
     process.kill()
@@ -274,6 +278,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     parser.add_argument("--json", type=Path, help="also write every raw result here")
     parser.add_argument("--only", help="comma-separated row numbers (0 = bare, always kept) to run")
+    parser.add_argument("--start-rounds", type=int, default=1,
+                        help="rounds of bench/startup.py's cold and warm start after the HTTP runs "
+                             "(0: none)")  # fmt: skip
     parser.add_argument("--quiet", type=float, metavar="MS",
                         help="before each round, wait until the host's wake-up lateness (p99) is at "
                              "most this many ms (see --quiet-wait)")  # fmt: skip
@@ -291,6 +298,7 @@ def main() -> None:
     wakeups: list[float] = []
     wakeups_after: list[float] = []
     waits: list[float] = []
+    in_process: list[float] = []
     chosen = endpoints()
     if args.only:
         keep = {0, *(int(n) for n in args.only.split(","))}
@@ -318,6 +326,8 @@ def main() -> None:
                 waits.append(waited)
                 for index, result in enumerate(measure_round(wrk, targets, folder, args.duration)):
                     results.setdefault(index, []).append(result)
+                if any(e.path == EVALUATE_BATCH and e.server == "service" for e in chosen):
+                    in_process.append(in_process_batch_rate())
                 wakeups_after.append(wakeup_lateness_p99())
         finally:
             for process in running.values():
@@ -330,11 +340,13 @@ def main() -> None:
         raw["host wake-up lateness p99 ms, before each round"] = wakeups
         raw["host wake-up lateness p99 ms, after each round"] = wakeups_after
         raw["seconds waited for a quiet host, before each round"] = waits
+        raw["in-process batch decisions/s (decided and logged), each round"] = in_process
         args.json.write_text(json.dumps(raw, indent=1))
     args.steal = stolen_since(steal_before)
     args.wakeups, args.wakeups_after, args.waits = wakeups, wakeups_after, waits
     report(chosen, results, args)
-    report_targets(chosen, results)
+    report_targets(chosen, results, in_process)
+    report_start(args.start_rounds)
 
 
 def wait_until_quiet(limit_ms: float | None, longest_s: float) -> tuple[float, float]:
@@ -432,32 +444,99 @@ def report(
               f"{waited}")  # fmt: skip
 
 
-#: Issue 5's HTTP targets, for the service with its defaults (decision log on).
+#: The HTTP targets (issue 18), each a ratio measured in the same run, since absolute figures on a
+#: shared 2-core machine drift from minute to minute: the service with its defaults (decision log on).
+#: evaluate's p99 at about half its max rate, over the bare endpoint's p99 at half of its own max:
+TAIL_P99_OVER_BARE = 1.5
+#: quotes' max rate over the bare endpoint's:
+QUOTES_SHARE_OF_BARE = 0.80
+#: evaluate-batch's decisions/s over HTTP over the same batches decided and logged in-process:
+BATCH_SHARE_OF_IN_PROCESS = 0.80
+#: Informational since issue 5 (not judged): evaluate's max rate over the bare endpoint's.
 EVALUATE_SHARE_OF_BARE = 0.90
-BATCH_DECISIONS_PER_S = 100_000
-HALF_RATE_P99_MS = 5.0
 
 
-def report_targets(chosen: list[Endpoint], results: dict[int, list[dict[str, float]]]) -> None:
-    """Judge the targets whose endpoints ran: medians over the rounds, ratios paired per round.
-    The p99 target is the single decision's (a batch of 1,000 alone takes longer than 5 ms)."""
+def in_process_batch_rate(seconds: float = 3.0) -> float:
+    """Decisions/s of the benchmark's batch decided and logged in this process, as one worker would
+    without HTTP: ``Rulebook.decide_batch`` then ``Rulebook.record`` into a SQLite decision log."""
+    from datetime import date
+
+    from engine import load_rulebook
+    from engine.lifecycle.decision_log import log_decisions, open_decision_log
+    from engine.paths import rules_dir
+
+    items = [item["facts"] for item in endpoints()[3].body["items"]]
+    book = load_rulebook(rules_dir())
+    with tempfile.TemporaryDirectory() as folder:
+        log = open_decision_log(str(Path(folder) / "decisions.sqlite3"))
+        try:
+            decided = 0
+            start = time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                results = book.decide_batch("tv_application", items, date(2025, 4, 1))
+                log_decisions(log, [r for r in results if not isinstance(r, Exception)], "bench")
+                decided += len(results)
+            return decided / (time.perf_counter() - start)
+        finally:
+            log.close()
+            book.close()
+
+
+#: A start with the machine's plans stored, over a start with none (bench/startup.py).
+WARM_START_SHARE_OF_COLD = 0.25
+
+
+def report_start(rounds: int) -> None:
+    """Cold and warm start to ``/readyz`` (bench/startup.py), in the same run as the HTTP figures."""
+    if rounds <= 0:
+        return
+    from startup import measure_start
+
+    cold, warm = [], []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="flets-startup-") as folder:
+            c, w, _reload = measure_start(Path(folder), WORKERS)
+        cold.append(c)
+        warm.append(w)
+    share = median([w / c for c, w in zip(cold, warm, strict=True)])
+    print(f"* {_ratio_line('warm start / cold start to /readyz', share, WARM_START_SHARE_OF_COLD, at_most=True)}"
+          f" (cold {median(cold):.2f} s, warm {median(warm):.2f} s, median of {rounds})")  # fmt: skip
+
+
+def _ratio_line(label: str, value: float, target: float, at_most: bool = False) -> str:
+    met = value <= target if at_most else value >= target
+    sign = "≤" if at_most else "≥"
+    return f"{label} {sign} {target:.2f}×: {value:.2f}× — {'met' if met else 'not met'}"
+
+
+def report_targets(chosen: list[Endpoint], results: dict[int, list[dict[str, float]]],
+                   in_process: list[float]) -> None:  # fmt: skip
+    """Judge the targets whose endpoints ran: each ratio paired per round, then the median."""
     found = {(e.path, e.server): i for i, e in enumerate(chosen)}
     lines = []
     single = found.get((EVALUATE, "service"))
     if single is not None:
+        tail = median([r["half_p99"] / b["half_p99"]
+                       for r, b in zip(results[single], results[0], strict=True)])  # fmt: skip
+        lines.append(_ratio_line("evaluate p99 at half rate / bare's", tail, TAIL_P99_OVER_BARE,
+                                 at_most=True))  # fmt: skip
         share = share_of_bare(results, single)
-        p99 = median([r["half_p99"] for r in results[single]])
-        lines.append(f"evaluate ≥ {EVALUATE_SHARE_OF_BARE:.0%} of bare (per round): {share:.0%} — "
-                     f"{'met' if share >= EVALUATE_SHARE_OF_BARE else 'not met'}")  # fmt: skip
-        lines.append(f"evaluate p99 ≤ {HALF_RATE_P99_MS:g} ms at about half rate: {p99:.2f} ms — "
-                     f"{'met' if p99 <= HALF_RATE_P99_MS else 'not met'}")  # fmt: skip
+        lines.append(f"(informational) evaluate max rate / bare's: {share:.0%} "
+                     f"(issue 5 asked ≥ {EVALUATE_SHARE_OF_BARE:.0%})")  # fmt: skip
+    quotes = found.get(("/v1/quotes", "service"))
+    if quotes is not None:
+        lines.append(_ratio_line("quotes max rate / bare's", share_of_bare(results, quotes),
+                                 QUOTES_SHARE_OF_BARE))  # fmt: skip
     batch = found.get((EVALUATE_BATCH, "service"))
-    if batch is not None:
-        rate = median([r["rps"] * BATCH for r in results[batch]])
-        lines.append(f"evaluate-batch ≥ {BATCH_DECISIONS_PER_S:,} decisions/s: {rate:,.0f} — "
-                     f"{'met' if rate >= BATCH_DECISIONS_PER_S else 'not met'}")  # fmt: skip
+    if batch is not None and in_process:
+        share = median([r["rps"] * BATCH / p
+                        for r, p in zip(results[batch], in_process, strict=True)])  # fmt: skip
+        lines.append(_ratio_line("evaluate-batch decisions/s over HTTP / in-process", share,
+                                 BATCH_SHARE_OF_IN_PROCESS))  # fmt: skip
+        lines.append(f"(in-process batch with its log, decisions/s per round: "
+                     f"{' / '.join(f'{p:,.0f}' for p in in_process)})")  # fmt: skip
     if lines:
-        print("\nTargets (the service with its decision log, medians of the rounds):")
+        print("\nTargets (the service with its decision log, ratios paired per round, medians):")
         print("\n".join(f"* {line}" for line in lines))
 
 
