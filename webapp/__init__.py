@@ -55,12 +55,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
 
     from . import api, docs, health, pages
+    from .studio import api as studio_api
+    from .studio import pages as studio_pages
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(studio_pages.bp)
+    app.register_blueprint(studio_api.bp)
     # Bytes that are not UTF-8 and chunked bodies over the limit are refused before Flask reads them;
     # the fast path hands the screen what it does not answer itself.
     app.wsgi_app = RequestScreen(app, app.wsgi_app)  # type: ignore[method-assign]

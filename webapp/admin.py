@@ -6,21 +6,23 @@
 * ``GET /v1/admin/status`` — serving versions, load time, the published generation and each
   worker's, last reload and last refused reload;
 * ``GET /v1/admin/decisions`` — query the decision log (``ruleset``, ``since``, ``until``,
-  ``outcome``, ``request_id``, ``limit``);
+  ``outcome``, ``request_id``, ``limit``, ``order``: ``asc``, oldest first, the default, or
+  ``desc``, newest first — with ``limit``, the newest ones);
 * ``POST /v1/admin/impact`` — replay logged decisions (or given fact sets) against a candidate
   folder.
 
 Every call needs the admin token (:mod:`webapp.auth`); the engine state it acts on is
 :mod:`webapp.state`'s. Queries and bodies are read by the schemas of :mod:`webapp.admin_schemas`
 (a JSON body first by :func:`webapp.inputs.read_json`); a bad one is refused with its first problem,
-in the order the fields are read, one case at a time.
+in the order the fields are read, one case at a time. A query parameter a call does not read is
+a 400 naming it (:func:`refuse_unknown_parameters`): a misspelt filter never silently lists everything.
 ``IMPACT_ROOT`` is the folder candidate rules folders must live in (default: the parent of the rules
 folder).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +41,31 @@ from engine.paths import rules_dir
 from .admin_schemas import DECISION_QUERY, IMPACT_REQUEST
 from .auth import ADMIN_BLUEPRINT, require_admin
 from .inputs import read_json
+from .openapi import documented
 from .problems import Problem, flatten_messages, invalid_fields
 from .state import current_state, get_rulebook
 
 bp = Blueprint(ADMIN_BLUEPRINT, __name__, url_prefix="/v1/admin")
 bp.before_request(require_admin)
+
+
+def refuse_unknown_parameters(allowed: Collection[str]) -> None:
+    """400 ``bad-request`` naming every query parameter of this request not in ``allowed``."""
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise Problem(
+            "bad-request",
+            Message(Code.UNKNOWN_QUERY_PARAMETERS, names=", ".join(unknown)),
+            {name: [Message(Code.UNKNOWN_QUERY_PARAMETER)] for name in unknown},
+        )
+
+
+@bp.before_request
+def _known_parameters() -> None:
+    """After the token: only the parameters the called view reads."""
+    reads = DECISION_QUERY.fields if request.endpoint == f"{ADMIN_BLUEPRINT}.decisions" else {}
+    refuse_unknown_parameters(reads)
+
 
 _INVALID_DATE = Message(Code.ADMIN_INVALID_DATE)
 #: The detail of the 422 for each field that can be wrong (``_schema``: the body as a whole).
@@ -54,6 +76,7 @@ _DETAILS = {
     "until": _INVALID_DATE,
     "limit": Message(Code.ADMIN_INVALID_LIMIT),
     "cases": Message(Code.ADMIN_INVALID_CASES),
+    "order": Message(Code.ADMIN_ORDER),
 }
 
 
@@ -71,6 +94,8 @@ DEFAULT_RELOAD_WAIT = 10.0
 
 
 @bp.post("/reload")
+@documented("Publish the rules and tariffs now", "admin", errors=("Unprocessable",),
+            also=((202, "Published; a worker had not loaded it in time (converged: false)."),))  # fmt: skip
 def reload() -> Response:
     """Publish the rules and tariffs now, and answer once every worker serves them (202 when one
     has not within ``RELOAD_WAIT`` seconds); the previous generation keeps serving when they fail
@@ -121,17 +146,21 @@ def _redacted(url: str) -> str:
 
 
 @bp.get("/decisions")
+@documented("Query the decision log", "admin", query=DECISION_QUERY, errors=("Unprocessable",))
 def decisions() -> Response:
-    """Logged decisions, oldest first, filtered by the query parameters."""
+    """Logged decisions, oldest first (``order=desc``: newest first), filtered by the query
+    parameters."""
     try:
         query: Query = DECISION_QUERY.load(request.args)
     except InvalidRequest as exc:
-        raise _refusal(exc, ("since", "until", "limit")) from None
+        raise _refusal(exc, ("since", "until", "limit", "order")) from None
     records = current_state().decision_log.query(query)
     return jsonify({"count": len(records), "decisions": [r.to_dict() for r in records]})
 
 
 @bp.post("/impact")
+@documented("Replay decisions against candidate rules", "admin", body=IMPACT_REQUEST,
+            errors=("Unprocessable",))  # fmt: skip
 def impact() -> Response:
     """Replay logged decisions (or the given ``cases``) against the ``candidate`` rules folder.
 

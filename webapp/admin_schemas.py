@@ -1,7 +1,8 @@
 """The admin API's queries and bodies: ``GET /v1/admin/decisions`` and ``POST /v1/admin/impact``.
 
-They are read leniently, as they always were: unknown keys are ignored, and an optional setting of
-the impact request that is wrong falls back to its default. What would reach the file system or a
+The impact request is read leniently, as it always was: unknown keys are ignored, and an optional
+setting that is wrong falls back to its default. A query parameter a view does not read is refused
+(400 naming it, :func:`webapp.admin.refuse_unknown_parameters`). What would reach the file system or a
 database unchecked is refused instead (422, naming the field), because there it failed as a 500:
 
 * text with control characters (a NUL is neither a path nor a PostgreSQL string) or longer than any
@@ -156,7 +157,9 @@ class _QueryLimit(fields.Field[int]):
 
 
 class DecisionQuerySchema(CodedSchema):
-    """``GET /v1/admin/decisions``: every filter optional; an empty value counts as not given."""
+    """``GET /v1/admin/decisions``: every filter optional; an empty value counts as not given.
+    ``order``: ``asc`` (oldest first, the default) or ``desc`` (newest first). A parameter it does
+    not read is refused before (``webapp.admin``)."""
 
     class Meta:
         unknown = EXCLUDE
@@ -167,10 +170,15 @@ class DecisionQuerySchema(CodedSchema):
     outcome = _filter()
     request_id = _filter()
     limit = _QueryLimit(load_default=DEFAULT_QUERY_LIMIT)
+    order = fields.String(
+        load_default="asc",
+        validate=validate.OneOf(("asc", "desc"), error=Message(Code.ADMIN_ORDER)),
+    )
 
     @post_load
     def _query(self, data: dict[str, Any], **_kwargs: Any) -> Query:
-        return Query(**data)
+        order = data.pop("order")
+        return Query(**data, newest_first=order == "desc")
 
 
 _TOO_MANY_CASES = Message(Code.ADMIN_TOO_MANY_CASES, max=MAX_IMPACT_CASES)

@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from flask import Flask, Response, current_app, redirect, request, session, url_for
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -46,6 +46,21 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+
+#: The studio's pages (webapp/studio/pages.py) alone run this origin's bundled script (its code
+#: editor), call this origin's JSON API, and let the editor add its own style sheet, which carries the
+#: page's one-time nonce (``g.csp_nonce``); every other answer keeps the policy above.
+STUDIO_PAGES, CSP_NONCE = "studio_pages", "csp_nonce"
+
+
+def studio_content_security_policy(nonce: str | None) -> str:
+    """The page policy plus this origin's script and JSON calls, and the editor's nonce for styles."""
+    style = f"style-src 'self' 'nonce-{nonce}'" if nonce else "style-src 'self'"
+    parts = [style if d == "style-src 'self'" else d for d in CONTENT_SECURITY_POLICY.split("; ")]
+    names = {d.split()[0] for d in parts}
+    parts += [d for d in ("script-src 'self'", "connect-src 'self'") if d.split()[0] not in names]
+    return "; ".join(parts)
+
 
 #: THE header set of every answer (Flask's path, the fast path, the server's own errors).
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
@@ -75,6 +90,9 @@ def add_security_headers(response: Response) -> Response:
     """After every Flask request: the header set (replacing any a view set)."""
     for name, value in SECURITY_HEADERS:
         response.headers[name] = value
+    if request.blueprint == STUDIO_PAGES:
+        nonce = g.get(CSP_NONCE)
+        response.headers["Content-Security-Policy"] = studio_content_security_policy(nonce)
     return response
 
 

@@ -17,7 +17,13 @@ serving alone, with a store of its own); ``GENERATIONS_DIR`` the folder under wh
 store of the served folders lives (default: ``flets-generations-<uid>`` in the temp folder);
 ``RELOAD_WAIT`` seconds the admin reload waits for every worker (default 10);
 ``LOG_RETENTION_DAYS`` days of decisions to keep (unset or 0: all, the default; else a background
-thread prunes older ones every ``LOG_PRUNE_INTERVAL`` seconds, default 3600).
+thread prunes older ones every ``LOG_PRUNE_INTERVAL`` seconds, default 3600);
+``PUBLISH_POLL_INTERVAL`` seconds between an instance's looks at the shared publish record
+(PostgreSQL only; default 1).
+
+The studio publishes through :class:`~engine.lifecycle.publish.Publisher`, recorded in the decision
+log's database; every reload refuses files that change a version's content
+(:class:`~engine.lifecycle.versions.KnownVersions`: the ledger, the log, the publish record).
 """
 
 from __future__ import annotations
@@ -44,8 +50,11 @@ from engine.lifecycle.decision_log import (
 from engine.lifecycle.decision_log.retention import PRUNE_INTERVAL
 from engine.lifecycle.generations import GenerationStore, Sources, default_store_folder
 from engine.lifecycle.plan_cache import open_plan_cache
+from engine.lifecycle.publish import DEFAULT_POLL_INTERVAL, Publisher, PublishFollower
+from engine.lifecycle.publishes import open_publish_store, published_versions
 from engine.lifecycle.reload import Bundle, DecisionObserver, EngineHolder, Lease, ReloadResult
 from engine.lifecycle.reloader import DEFAULT_FOLLOW_INTERVAL, DEFAULT_WATCH_INTERVAL, Reloader
+from engine.lifecycle.versions import KnownVersions
 from engine.messages import Code, Message
 from engine.messages.language import Text
 from engine.paths import rules_dir, tariffs_dir
@@ -64,12 +73,14 @@ _STATE_KEY = "flets.state"
 
 @dataclass(frozen=True)
 class AppState:
-    """What one app decides and logs with."""
+    """What one app decides and logs with, and publishes through (the studio)."""
 
     holder: EngineHolder
     decision_log: DecisionLog
     reloader: Reloader
     retention: Retention | None = None
+    publisher: Publisher | None = None
+    publish_follower: PublishFollower | None = None
 
 
 def init_app(app: Flask) -> None:
@@ -87,15 +98,25 @@ def init_app(app: Flask) -> None:
     # Decision-table plans built once per machine and shared by the workers (FLETS_PLAN_CACHE).
     use_plan_store(open_plan_cache(app.config.get("PLAN_CACHE")))
     decision_log = open_decision_log(app.config.get("AUDIT_URL") or default_log)
+    sources = Sources(rules, tariffs)
     try:
-        reloader = _reloader(app, Sources(rules, tariffs), _logger(decision_log))
+        publishes = open_publish_store(decision_log)
+        versions = KnownVersions(sources, decision_log, lambda: published_versions(publishes))
+        reloader = _reloader(app, sources, _logger(decision_log), versions)
     except BaseException:
         decision_log.close()
         raise
     retention = None
     if keep_days and not isinstance(decision_log, NullDecisionLog):
         retention = Retention(decision_log, keep_days, prune_interval).start()
-    app.extensions[_STATE_KEY] = AppState(reloader.holder, decision_log, reloader, retention)
+    publisher = Publisher(reloader, publishes)
+    follower = None
+    if publishes.shared:  # PostgreSQL: publishes taken on other instances reach this one
+        interval = float(app.config.get("PUBLISH_POLL_INTERVAL") or DEFAULT_POLL_INTERVAL)
+        follower = PublishFollower(publisher, interval).start()
+    app.extensions[_STATE_KEY] = AppState(
+        reloader.holder, decision_log, reloader, retention, publisher, follower
+    )
     app.teardown_request(_release_lease)
     app.register_error_handler(AuditError, _decision_not_logged)
 
@@ -115,7 +136,9 @@ def _retention_settings(app: Flask) -> tuple[int, float]:
     return days, float(interval)
 
 
-def _reloader(app: Flask, sources: Sources, observer: DecisionObserver) -> Reloader:
+def _reloader(
+    app: Flask, sources: Sources, observer: DecisionObserver, versions: KnownVersions
+) -> Reloader:
     """The first bundle, and the thread that keeps it the published generation.
 
     A following process (every server worker) shares the store of its folders with the other
@@ -125,14 +148,15 @@ def _reloader(app: Flask, sources: Sources, observer: DecisionObserver) -> Reloa
     follow = float(app.config["FOLLOW_INTERVAL"])
     if follow <= 0:
         reloader = Reloader.private(sources, observer=observer, watch_interval=watch,
-                                    report=_log_reload)  # fmt: skip
+                                    report=_log_reload, versions=versions)  # fmt: skip
     else:
         parent = app.config.get("GENERATIONS_DIR") or Path(tempfile.gettempdir()) / (
             f"flets-generations-{os.getuid()}"
         )
         store = GenerationStore(default_store_folder(sources, Path(parent)))
         reloader = Reloader(sources, store, observer=observer, watch_interval=watch,
-                            follow_interval=follow, report=_log_and_settle)  # fmt: skip
+                            follow_interval=follow, report=_log_and_settle,
+                            versions=versions)  # fmt: skip
     return reloader.start()
 
 
@@ -185,6 +209,7 @@ def _logger(decision_log: DecisionLog) -> DecisionObserver:
     def record(decisions: list[Decision]) -> None:
         log_decisions(decision_log, decisions, current_request_id() or uuid.uuid4().hex)
         metrics.observe_decisions(decisions)
+        metrics.observe_log_backlog(*decision_log.backlog())
 
     return record
 

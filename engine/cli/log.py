@@ -1,4 +1,5 @@
-"""``flets-elig log``: print logged decisions, oldest first, one JSON object per line or a table;
+"""``flets-elig log``: print logged decisions, oldest first (``--newest-first``), one JSON object per
+line or a table, each naming its version and the first digits of that version's content digest;
 ``flets-elig log prune``: delete the decisions older than a date or a number of days."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import date
 
 from ..clock import TOKYO, today_in_tokyo
 from ..errors import EngineError
+from ..format.versions import short
 from ..lifecycle.decision_log import (
     DEFAULT_QUERY_LIMIT,
     Query,
@@ -25,7 +27,7 @@ RETENTION_VARIABLE = "FLETS_LOG_RETENTION_DAYS"
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    """Print logged decisions, oldest first, one JSON object per line (or a table)."""
+    """Print logged decisions, oldest first (or newest first), one JSON object per line (or a table)."""
     query = Query(
         ruleset=args.ruleset,
         since=start_of_day(args.since) if args.since else None,
@@ -33,6 +35,7 @@ def cmd_log(args: argparse.Namespace) -> int:
         outcome=args.outcome,
         request_id=args.request_id,
         limit=args.limit,
+        newest_first=args.newest_first,
     )
     try:
         log = open_decision_log(args.log or default_log_url())
@@ -47,8 +50,10 @@ def cmd_log(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(record.to_dict(), ensure_ascii=False))
         else:
+            content = f" ({short(record.digest)})" if record.digest else ""
             print(f"{record.decided_at.astimezone(TOKYO):%Y-%m-%d %H:%M:%S} {record.request_id} "
-                  f"{record.ruleset}@{record.version} {record.outcome} {','.join(record.reasons)}")  # fmt: skip
+                  f"{record.ruleset}@{record.version}{content} {record.outcome} "
+                  f"{','.join(record.reasons)}")  # fmt: skip
     print(f"{len(records)} decisions", file=sys.stderr)
     return EXIT_OK
 
@@ -113,6 +118,9 @@ def register(commands: Commands) -> None:
     cmd.add_argument("--log", help="sqlite:///path, a file path or postgresql://… (default: "
                      "$FLETS_AUDIT_URL or instance/decisions.sqlite3)")  # fmt: skip
     cmd.add_argument("--json", action="store_true", help="one JSON object per line")
+    cmd.add_argument(
+        "--newest-first", action="store_true", help="the newest first (with --limit: the newest)"
+    )
     cmd.set_defaults(func=cmd_log)
     actions = cmd.add_subparsers(title="actions", metavar="{prune}")
     prune = actions.add_parser(

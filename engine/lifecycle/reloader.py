@@ -51,6 +51,7 @@ from .generations import (
     scan_sources,
 )
 from .reload import Bundle, DecisionObserver, EngineHolder, ReloadResult, load_snapshot
+from .versions import KnownVersions
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,12 @@ class Reloader:
         watch_interval: float = DEFAULT_WATCH_INTERVAL,
         follow_interval: float = DEFAULT_FOLLOW_INTERVAL,
         report: Callable[[ReloadResult], None] = log_result,
+        versions: KnownVersions | None = None,
     ) -> None:
         self.sources = sources
         self.store = store
+        #: The versions whose content is fixed: files changing one are refused (version discipline).
+        self.versions = versions or KnownVersions(sources)
         self.watch_interval = watch_interval
         self.follow_interval = follow_interval
         self._report = report
@@ -129,13 +133,15 @@ class Reloader:
         observer: DecisionObserver | None = None,
         watch_interval: float = 0.0,
         report: Callable[[ReloadResult], None] = log_result,
+        versions: KnownVersions | None = None,
     ) -> Reloader:
         """A reloader with a store of its own, removed with it: one process serving alone (no
         following)."""
         root = Path(tempfile.mkdtemp(prefix="flets-generations-"))
         try:
             reloader = cls(sources, GenerationStore(root), observer=observer,
-                           watch_interval=watch_interval, follow_interval=0, report=report)  # fmt: skip
+                           watch_interval=watch_interval, follow_interval=0, report=report,
+                           versions=versions)  # fmt: skip
         except BaseException:
             shutil.rmtree(root, ignore_errors=True)
             raise
@@ -154,7 +160,7 @@ class Reloader:
         bundle: Bundle | None = None
         refused: ValidationError | None = None
         try:
-            bundle = load_snapshot(staged, self.sources)
+            bundle = self._checked(load_snapshot(staged, self.sources))
         except ValidationError as exc:
             refused = exc
         except BaseException:
@@ -170,6 +176,7 @@ class Reloader:
             bundle.close()  # the workers serve a good generation other than these files
         serving = bundle if bundle is not None and role != "followed" else self._load(generation)
         self._stamp(serving, generation)
+        self.versions.serve(serving)
         holder = EngineHolder(serving, observer)
         if self._member is not None:
             self._member.report(generation.seq, generation.digest, serving.loaded_at)
@@ -211,6 +218,18 @@ class Reloader:
             if self.following:
                 self._member = self.store.join()  # while locked: the next worker sees this one
         return generation, role
+
+    def _checked(self, bundle: Bundle) -> Bundle:
+        """``bundle``, unless one of its versions changes content fixed before (the ledger, the
+        decision log, the publish record, what was served): then it is closed and refused.
+
+        :raises ValidationError: with a ``version-not-bumped`` diagnostic per such version.
+        """
+        problems = self.versions.check_bundle(bundle)
+        if problems:
+            bundle.close()
+            raise ValidationError(problems)
+        return bundle
 
     def _load(self, generation: Generation) -> Bundle:
         snapshot = self.store.snapshot(generation.digest)
@@ -266,7 +285,7 @@ class Reloader:
                 self.store.discard(staged)
                 return None  # published already (follow() serves it), or refused already
             try:
-                bundle = load_snapshot(staged, self.sources)
+                bundle = self._checked(load_snapshot(staged, self.sources))
             except ValidationError as exc:
                 self.store.discard(staged)
                 refusal = Refusal(staged.digest, _now(), trigger, CHECK_FAILED, tuple(exc.errors))
@@ -338,6 +357,7 @@ class Reloader:
     ) -> ReloadResult:
         changed = changed_files(self.holder.current.files, generation.files)
         self._stamp(bundle, generation)
+        self.versions.serve(bundle)
         self.holder.install(bundle)
         if self._member is not None:
             self._member.report(generation.seq, generation.digest, bundle.loaded_at)

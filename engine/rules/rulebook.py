@@ -7,6 +7,7 @@ server never serves a half-loaded rulebook. Several versions of one rule set may
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,14 @@ from ..errors import (
     ValidationError,
 )
 from ..format.loader import read_yaml_file, yaml_files
+from ..format.versions import (
+    VersionedFile,
+    check_versions,
+    content_digest,
+    lock_known,
+    read_lock,
+    versioned_file,
+)
 from ..paths import PROJECT_ROOT
 from .analysis import analyse_all
 from .compiler import compile_ruleset
@@ -99,6 +108,10 @@ class Rulebook:
     def decider(self, ruleset_id: str, as_of: date | None = None) -> Decider:
         return self._deciders[self.select(ruleset_id, as_of).key]
 
+    def decider_of(self, ruleset: RuleSet) -> Decider:
+        """The decider of one loaded version (whatever the dates), e.g. to run its examples."""
+        return self._deciders[ruleset.key]
+
     # -- deciding --------------------------------------------------------------------------------
 
     def decide(self, ruleset_id: str, facts: object, as_of: date | None = None) -> Decision:
@@ -137,7 +150,10 @@ class Rulebook:
                 try:
                     decision = decider.decide(example.facts, day)
                     failure = example_failure(
-                        decision, example.expect_outcome, example.expect_reasons
+                        decision,
+                        example.expect_outcome,
+                        example.expect_reasons,
+                        example.expect_others,
                     )
                 except FactsError as exc:
                     failure = f"facts rejected: {exc.fields}"
@@ -148,13 +164,51 @@ class Rulebook:
         self.runtime.close()
 
 
+class _Versions:
+    """What each loaded rule set's file says of its version: the content digest
+    (:func:`engine.format.versions.content_digest`) and where ``version:`` is written, kept by
+    identity while the rule set lives (a frozen RuleSet is costly to hash, and the digest is not part
+    of the model: it is a fact about the file the rule set came from)."""
+
+    def __init__(self) -> None:
+        self._values: dict[int, VersionedFile] = {}
+
+    def remember(self, ruleset: RuleSet, raw: object) -> None:
+        found = versioned_file(raw, "ruleset") or VersionedFile(
+            ruleset.id, ruleset.version, content_digest(raw), SourceLocation(ruleset.file, 1, 1)
+        )
+        key = id(ruleset)
+        if key not in self._values:
+            weakref.finalize(ruleset, self._values.pop, key, None)
+        self._values[key] = found
+
+    def file(self, ruleset: RuleSet) -> VersionedFile:
+        """``ruleset`` as a :class:`~engine.format.versions.VersionedFile` (no digest when it was not
+        read by :func:`read_rulesets`)."""
+        return self._values.get(id(ruleset)) or VersionedFile(
+            ruleset.id, ruleset.version, "", SourceLocation(ruleset.file, 1, 1)
+        )
+
+
+_versions = _Versions()
+#: A loaded rule set as a :class:`~engine.format.versions.VersionedFile`.
+ruleset_file = _versions.file
+
+
+def ruleset_digest(ruleset: RuleSet) -> str:
+    """The content digest of a rule set read by :func:`read_rulesets` ("" for one built otherwise);
+    the decision log records it with the version."""
+    return _versions.file(ruleset).digest
+
+
 def read_rulesets(
     paths: Iterable[Path], label: Callable[[Path], str] | None = None
 ) -> tuple[list[RuleSet], list[Diagnostic]]:
     """Validate files; return the good rule sets and every diagnostic (errors and warnings).
 
     ``label`` names each file in diagnostics and citations (default :func:`display_name`): a server
-    loading a snapshot copy of the rules folder names the files as they are in the folder.
+    loading a snapshot copy of the rules folder names the files as they are in the folder. Each rule
+    set's content digest is kept (:data:`ruleset_digest`).
     """
     name = label or display_name
     rulesets: list[RuleSet] = []
@@ -168,9 +222,27 @@ def read_rulesets(
         ruleset, found = check_ruleset(raw, name(path))
         diagnostics.extend(found)
         if ruleset is not None:
+            _versions.remember(ruleset, raw)
             rulesets.append(ruleset)
     diagnostics.extend(_check_versions(rulesets))
     return rulesets, diagnostics
+
+
+def check_ledger(paths: Iterable[Path], rulesets: Sequence[RuleSet]) -> list[Diagnostic]:
+    """Version discipline against the ledger (``versions.lock``) of each folder the files are in:
+    a rule set whose ``id@version`` is locked with another digest is a ``version-not-bumped``
+    error (:func:`engine.format.versions.check_versions`)."""
+    found: list[Diagnostic] = []
+    folders = sorted({path.parent for path in paths})
+    files = [ruleset_file(rs) for rs in rulesets]
+    versions_of: dict[str, list[str]] = defaultdict(list)
+    for rs in rulesets:
+        versions_of[rs.id].append(rs.version)
+    for folder in folders:
+        entries, problems = read_lock(folder)
+        found.extend(problems)
+        found.extend(check_versions(files, lock_known(entries, folder), "rule set", versions_of))
+    return found
 
 
 def display_name(path: Path) -> str:
@@ -212,11 +284,13 @@ def rule_files(target: Path) -> list[Path]:
 def check_rule_files(
     paths: Iterable[Path], label: Callable[[Path], str] | None = None
 ) -> tuple[list[RuleSet], list[Diagnostic]]:
-    """What makes rule files valid: every file validated (:func:`read_rulesets`), then the rule sets
-    that passed analysed as decision tables (:func:`~engine.rules.analysis.analyse_all`). The files
+    """What makes rule files valid: every file validated (:func:`read_rulesets`), each version
+    against its folder's ledger (:func:`check_ledger`), then the rule sets that passed analysed as decision tables (:func:`~engine.rules.analysis.analyse_all`). The files
     are valid when no diagnostic is an error; ``flets-elig check`` prints these diagnostics.
     """
+    paths = list(paths)
     rulesets, diagnostics = read_rulesets(paths, label)
+    diagnostics.extend(check_ledger(paths, rulesets))  # a changed file under a locked version
     diagnostics.extend(analyse_all(rulesets))  # overlaps, gaps, rules that never fire
     return rulesets, diagnostics
 
@@ -235,3 +309,9 @@ def load_rulebook(*targets: Path, label: Callable[[Path], str] | None = None) ->
     if any(d.severity == "error" for d in diagnostics):
         raise ValidationError(diagnostics)
     return Rulebook(rulesets, [d for d in diagnostics if d.severity == "warning"])
+
+
+def version_clashes(rulesets: Sequence[RuleSet]) -> list[Diagnostic]:
+    """Files holding the same rule set as one version, or with overlapping dates (``check``'s
+    ``version-clash``), for rule sets read separately (a studio draft and the folder's others)."""
+    return _check_versions(rulesets)

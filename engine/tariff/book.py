@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import today_in_tokyo
-from ..errors import EngineError
+from ..errors import EngineError, ValidationError
+from ..format.loader import read_yaml_file, yaml_files
+from ..format.versions import VersionedFile, check_versions, lock_known, read_lock, versioned_file
 from ..messages import Code, Message
 from .model import Item, Tariff, TaxRate
 from .params import json_schema
@@ -42,9 +44,21 @@ class UnknownTariffError(EngineError):
 class TariffBook:
     """Every validated tariff (all versions) and the consumption-tax table, loaded once."""
 
-    def __init__(self, tariffs: Iterable[Tariff], rates: Iterable[TaxRate]) -> None:
+    def __init__(
+        self,
+        tariffs: Iterable[Tariff],
+        rates: Iterable[TaxRate],
+        files: Iterable[VersionedFile] = (),
+    ) -> None:
         self._tariffs = sorted(tariffs, key=lambda t: (t.id, t.effective_from))
         self._rates = list(rates)
+        #: Each version's file: ``id@version`` → its content digest and ``version:`` line.
+        self.files = {f.key: f for f in files}
+
+    def digest(self, tariff: Tariff) -> str:
+        """The content digest of ``tariff``'s file (:mod:`engine.format.versions`)."""
+        found = self.files.get(f"{tariff.id}@{tariff.version}")
+        return found.digest if found else ""
 
     @property
     def tariffs(self) -> list[Tariff]:
@@ -83,9 +97,22 @@ class TariffBook:
 
 def load_tariffs(folder: Path, label: Callable[[Path], str] = str) -> TariffBook:
     """Load and validate every file in ``folder`` (named by ``label``, see
-    :func:`~engine.tariff.validate.load_folder`); raises ``engine.errors.ValidationError``."""
+    :func:`~engine.tariff.validate.load_folder`), each version against the folder's ledger
+    (``versions.lock``, :mod:`engine.format.versions`); raises ``engine.errors.ValidationError``."""
     tariffs, rates = load_folder(folder, label)
-    return TariffBook(tariffs, rates)
+    files = [
+        found
+        for path in yaml_files(folder)
+        if (found := versioned_file(read_yaml_file(path, label(path)), "tariff")) is not None
+    ]
+    entries, problems = read_lock(folder)
+    versions_of: dict[str, list[str]] = {}
+    for tariff in tariffs:
+        versions_of.setdefault(tariff.id, []).append(tariff.version)
+    problems += check_versions(files, lock_known(entries, folder), "tariff", versions_of)
+    if problems:
+        raise ValidationError(problems)
+    return TariffBook(tariffs, rates, files)
 
 
 def _describe(tariff: Tariff) -> dict[str, Any]:
@@ -95,6 +122,7 @@ def _describe(tariff: Tariff) -> dict[str, Any]:
         "file": tariff.file,
         "sources": [{"file": file, "title": title} for file, title in tariff.sources],
         "tax": {"basis": tariff.price_basis, "cite": tariff.tax_cite.to_dict()},
+        "earlier_period": tariff.earlier_period and tariff.earlier_period.to_dict(),
         "readings": [reading.to_dict() for reading in tariff.readings.values()],
         "figures": [figure.to_dict() for figure in tariff.figures.values()],
         "items": [_describe_item(item) for item in tariff.items.values()],

@@ -188,7 +188,7 @@ def test_a_write_that_fails_is_an_audit_error(
 
 _ROW = st.tuples(
     st.text(), st.integers(0, 2**53), st.text(), st.text(), st.text(), st.text(),
-    st.text(), st.text(), st.text(), st.text(),
+    st.text(), st.text(), st.text(), st.text(), st.none() | st.text(),
 )  # fmt: skip
 
 
@@ -218,4 +218,26 @@ def test_the_copy_into_sqlite_keeps_every_value_its_type_and_the_order(
         assert {t for (t,) in types} <= {"integer"}
     finally:
         writer.close()  # closes the connection
-    assert stored == [row for rows in lines for row in rows]
+    # A line journaled before the digest column (ten values) is stored with no digest.
+    width = len(REQUEST_COLUMNS)
+    assert stored == [(*row, *[None] * (width - len(row))) for rows in lines for row in rows]
+
+
+def test_the_backlog_counts_rows_until_a_copy_moves_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The metrics' queue depth and lag (flets_decision_log_backlog_rows / _lag_seconds)."""
+    slow_mover(monkeypatch)
+    log = SQLiteDecisionLog(tmp_path / "log.db")
+    try:
+        assert log.backlog() == (0, 0.0)  # nothing claimed yet
+        log.append([record("a")])
+        log.append([record("b")])
+        rows, lag = log.backlog()
+        assert rows == 2 and lag >= 0.0
+        assert log._claimed().journal.copy() is True
+        assert log.backlog() == (0, 0.0)
+        log.append([record("c")])
+        assert log.backlog()[0] == 1
+    finally:
+        log.close()

@@ -84,6 +84,13 @@ class DecisionLog(Protocol):
 
     def prune(self, before: datetime) -> int: ...
 
+    def versions(self) -> set[tuple[str, str, str]]: ...
+
+    def backlog(self) -> tuple[int, float]:
+        """Entries written but not yet in the store's database and the oldest one's age (seconds):
+        ``(0, 0.0)`` for a store that writes its database directly."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -106,6 +113,12 @@ class NullDecisionLog:
 
     def prune(self, before: datetime) -> int:
         return 0
+
+    def versions(self) -> set[tuple[str, str, str]]:
+        return set()
+
+    def backlog(self) -> tuple[int, float]:
+        return 0, 0.0
 
     def close(self) -> None:
         return None
@@ -146,3 +159,9 @@ def all_records(log: DecisionLog, query: Query) -> Iterator[DecisionRecord]:
     return log.stream(
         Query(query.ruleset, query.since, query.until, query.outcome, query.request_id, None)
     )
+
+
+def logged_versions(log: DecisionLog) -> set[tuple[str, str, str]]:
+    """Every ``(rule set, version, digest)`` ``log`` holds a decision of: the versions whose content
+    the log fixed (:mod:`engine.lifecycle.versions`)."""
+    return log.versions()

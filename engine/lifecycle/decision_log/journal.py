@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -161,6 +162,11 @@ def pending_rows(
             yield from rows
 
 
+def _earliest(first: float | None, second: float | None) -> float | None:
+    known = [t for t in (first, second) if t is not None]
+    return min(known) if known else None
+
+
 class Journal:
     """The writing side: one process appends (the shard's owner), its background thread copies."""
 
@@ -177,6 +183,7 @@ class Journal:
         self.shard = shard
         self._insert_json = insert_from_json(table, columns)
         self._insert_row = insert_rows(table, columns)
+        self._columns = tuple(columns)
         self.fsync = synchronous == "full"
         self.lock = threading.Lock()  # one append or switch at a time
         self._copy_lock = threading.Lock()  # one copy at a time (the thread, or close)
@@ -190,6 +197,12 @@ class Journal:
         self._number = max([copied_through(self._connection), *numbers]) + 1
         self._fd, self._path, self._identity, self._size = self._open(self._number)
         self.written = False  # anything appended since the last copy
+        # The backlog (rows journalled, not yet in SQLite): of the open file, and of closed files
+        # waiting for a copy; each with when its oldest row was written (monotonic seconds).
+        self._open_rows = 0
+        self._open_since: float | None = None
+        self._closed_rows = 0
+        self._closed_since: float | None = None
 
     def _open(self, number: int) -> tuple[int, Path, Identity, int]:
         """A journal file opened for appending: its descriptor, path, identity and size (this
@@ -229,6 +242,9 @@ class Journal:
                 raise
             self._size += len(line)
             self.written = True
+            self._open_rows += len(rows)
+            if self._open_since is None:
+                self._open_since = time.monotonic()
             if identity_of(self._path) != self._identity:  # after the write: see the module's doc
                 raise self._break(f"the journal file {self._path} is no longer in the log's folder")
 
@@ -281,9 +297,23 @@ class Journal:
                     self._number += 1
                     self._fd, self._path, self._identity, self._size = opened
                     self.written = False
+                    self._closed_rows += self._open_rows
+                    self._closed_since = _earliest(self._closed_since, self._open_since)
+                    self._open_rows, self._open_since = 0, None
             if old is not None:
                 os.close(old)
-            return self._copy_closed(below=self._number)
+            copied = self._copy_closed(below=self._number)
+            with self.lock:  # every closed file is in SQLite now
+                self._closed_rows, self._closed_since = 0, None
+            return copied
+
+    def backlog(self) -> tuple[int, float]:
+        """Rows journalled but not yet copied into SQLite, and the age in seconds of the oldest
+        (0 when there are none): the log's queue depth and lag, for the metrics."""
+        with self.lock:
+            rows = self._open_rows + self._closed_rows
+            since = _earliest(self._closed_since, self._open_since)
+        return rows, 0.0 if since is None else time.monotonic() - since
 
     def copy_all(self) -> None:
         """Copy every journal file (at start-up: a crashed writer's; at close: this writer's)."""
@@ -325,7 +355,9 @@ class Journal:
     def _insert(self, data: bytes) -> None:
         """Insert the rows of a journal file's complete lines (in the open transaction)."""
         if _ESCAPED_NUL in data:  # rare: a NUL in some value (or a backslash before "u0000")
-            self._connection.executemany(self._insert_row, [tuple(r) for r in rows_of(data)])
+            width = len(self._columns)  # a line journaled before a column was added lacks it
+            rows = [(*r, *[None] * (width - len(r))) for r in rows_of(data)]
+            self._connection.executemany(self._insert_row, rows)
         else:
             lines = complete_lines(data)
             self._connection.execute(self._insert_json, (b"[" + b",".join(lines) + b"]",))

@@ -13,7 +13,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .records import AuditError, DecisionRecord, Query
-from .sql import COLUMNS, PRUNE_BATCH, insert, prune_statements, record_from_row, select, where
+from .sql import (
+    DIGEST_COLUMNS,
+    PRUNE_BATCH,
+    insert,
+    prune_statements,
+    record_from_row,
+    select,
+    where,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,11 +38,14 @@ CREATE TABLE IF NOT EXISTS decisions (
     outcome TEXT NOT NULL,
     kind TEXT NOT NULL,
     reasons JSONB NOT NULL,
-    facts JSONB NOT NULL
+    facts JSONB NOT NULL,
+    digest TEXT
 );
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS digest TEXT;
 CREATE INDEX IF NOT EXISTS decisions_ruleset_time ON decisions (ruleset, decided_at);
 CREATE INDEX IF NOT EXISTS decisions_request ON decisions (request_id);
 """
+"""The table, and the migration of a table made before the ``digest`` column (its rows: NULL)."""
 
 #: Rows one page of :meth:`PostgresDecisionLog.stream` holds.
 PAGE_ROWS = 1000
@@ -89,7 +100,7 @@ class PostgresDecisionLog:
         try:
             connection = self._connection()
             with connection.transaction(), connection.cursor() as cursor:
-                cursor.executemany(insert("%s"), rows)
+                cursor.executemany(insert("%s", DIGEST_COLUMNS), rows)
         except self._psycopg.Error as exc:
             self._local.connection = None
             raise AuditError(f"cannot write the decision log ({exc})") from None
@@ -106,10 +117,25 @@ class PostgresDecisionLog:
             raise AuditError(f"cannot reach the decision log ({exc})") from None
 
     def query(self, query: Query) -> list[DecisionRecord]:
-        sql, values = select(query, "%s")
-        with self._connection().cursor() as cursor:
-            cursor.execute(sql, values)
-            return [record_from_row(row) for row in cursor.fetchall()]
+        sql, values = select(query, "%s", DIGEST_COLUMNS)
+        try:
+            with self._connection().cursor() as cursor:
+                cursor.execute(sql, values)
+                return [record_from_row(row) for row in cursor.fetchall()]
+        except self._psycopg.Error as exc:
+            self._local.connection = None
+            raise AuditError(f"cannot read the decision log ({exc})") from None
+
+    def versions(self) -> set[tuple[str, str, str]]:
+        """Every ``(rule set, version, digest)`` the log holds a decision of (digests recorded)."""
+        try:
+            rows = self._connection().execute(
+                "SELECT DISTINCT ruleset, version, digest FROM decisions WHERE digest IS NOT NULL"
+            )
+            return {(str(a), str(b), str(c)) for a, b, c in rows.fetchall()}
+        except self._psycopg.Error as exc:
+            self._local.connection = None
+            raise AuditError(f"cannot read the decision log ({exc})") from None
 
     def stream(self, query: Query) -> Iterator[DecisionRecord]:
         """The records :meth:`query` would return without a limit (at most ``query.limit`` when it
@@ -118,7 +144,7 @@ class PostgresDecisionLog:
         rows are those up to the last one when the stream starts."""
         clause, values = where(query, "%s")
         sql = (
-            f"SELECT seq, {', '.join(COLUMNS)} FROM decisions"
+            f"SELECT seq, {', '.join(DIGEST_COLUMNS)} FROM decisions"
             f"{clause}{' AND ' if clause else ' WHERE '}seq > %s AND seq <= %s "
             f"ORDER BY seq LIMIT {PAGE_ROWS}"
         )
@@ -167,6 +193,10 @@ class PostgresDecisionLog:
             raise AuditError(f"cannot prune the decision log ({exc})") from None
         return removed
 
+    def backlog(self) -> tuple[int, float]:
+        """Nothing waits: every append commits to the database before it returns."""
+        return 0, 0.0
+
     def close(self) -> None:
         with self._lock:
             for connection in self._connections:
@@ -195,4 +225,5 @@ def _pg_row(record: DecisionRecord) -> tuple[object, ...]:
         record.kind,
         Jsonb(list(record.reasons)),
         Jsonb(dict(record.facts)),
+        record.digest,
     )

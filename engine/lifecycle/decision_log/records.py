@@ -20,6 +20,7 @@ from ...memo import PerObject
 from ...rules.explain import Decision
 from ...rules.facts import facts_to_json
 from ...rules.model import RuleSet
+from ...rules.rulebook import ruleset_digest
 
 #: What a personal fact's value is replaced with in the log.
 MASK = "***"
@@ -46,6 +47,9 @@ class DecisionRecord:
     kind: str
     reasons: tuple[str, ...]
     facts: Mapping[str, object]
+    #: The content digest of the rule set version that decided (:mod:`engine.format.versions`);
+    #: ``None`` for decisions logged before digests were recorded.
+    digest: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -59,12 +63,14 @@ class DecisionRecord:
             "kind": self.kind,
             "reasons": list(self.reasons),
             "facts": dict(self.facts),
+            "digest": self.digest,
         }
 
 
 @dataclass(frozen=True)
 class Query:
-    """Filters for reading the log; every field is optional."""
+    """Filters for reading the log; every field is optional. ``newest_first`` lists the newest
+    records first (the limit then keeps the newest ones)."""
 
     ruleset: str | None = None
     since: datetime | None = None
@@ -72,6 +78,7 @@ class Query:
     outcome: str | None = None
     request_id: str | None = None
     limit: int | None = DEFAULT_QUERY_LIMIT
+    newest_first: bool = False
 
 
 def start_of_day(day: date) -> datetime:
@@ -112,6 +119,7 @@ def record_of(
         kind=decision.kind.value,
         reasons=tuple(r.code for r in decision.reasons),
         facts=masked_facts(decision),
+        digest=ruleset_digest(decision.ruleset) or None,
     )
 
 

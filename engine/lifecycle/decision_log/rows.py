@@ -17,6 +17,7 @@ import orjson
 
 from ...jsontext import dumps_strings
 from ...rules.explain import Reason
+from ...rules.rulebook import ruleset_digest
 from .records import (
     DecisionBatch,
     DecisionRecord,
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS decision_requests (
     outcomes TEXT NOT NULL,
     kinds TEXT NOT NULL,
     reasons TEXT NOT NULL,
-    facts TEXT NOT NULL
+    facts TEXT NOT NULL,
+    digest TEXT
 );
 CREATE INDEX IF NOT EXISTS decision_requests_ruleset_time ON decision_requests (ruleset, decided_at);
 CREATE INDEX IF NOT EXISTS decision_requests_request ON decision_requests (request_id);
@@ -50,12 +52,25 @@ CREATE INDEX IF NOT EXISTS decision_requests_request ON decision_requests (reque
 the log's share of a batch from about 10 µs to about 1 µs per decision (docs/benchmarks.md). Files
 written before this layout keep their per-decision ``decisions`` table (:mod:`.sql`); queries read both."""
 
+
+def migrate(connection: sqlite3.Connection) -> None:
+    """Bring a shard written by an earlier version up to :data:`SCHEMA` (run after it): the
+    ``digest`` column (NULL in the rows logged before it)."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(decision_requests)")}
+    if "digest" not in columns:
+        try:
+            connection.execute("ALTER TABLE decision_requests ADD COLUMN digest TEXT")
+        except sqlite3.OperationalError as exc:  # another process added it meanwhile
+            if "duplicate column" not in str(exc):
+                raise
+
+
 #: The per-decision table of files written before :data:`SCHEMA` (read, never written).
 LEGACY_TABLE = "decisions"
 
 #: The columns of a row as the journal holds it (see :func:`request_rows`), in order.
 REQUEST_COLUMNS = ("request_id", "first_item", "decided_at", "ruleset", "version", "as_of",
-                   "outcomes", "kinds", "reasons", "facts")  # fmt: skip
+                   "outcomes", "kinds", "reasons", "facts", "digest")  # fmt: skip
 
 
 # --- writing: one row per request -----------------------------------------------------------------
@@ -93,7 +108,8 @@ def _continues(last: DecisionRecord, record: DecisionRecord) -> bool:
         record.ruleset,
         record.version,
         record.as_of,
-    ) == (last.request_id, last.decided_at, last.ruleset, last.version, last.as_of)
+        record.digest,
+    ) == (last.request_id, last.decided_at, last.ruleset, last.version, last.as_of, last.digest)
 
 
 def _records_row(run: Sequence[DecisionRecord]) -> tuple[object, ...]:
@@ -109,6 +125,7 @@ def _records_row(run: Sequence[DecisionRecord]) -> tuple[object, ...]:
         kinds=[r.kind for r in run],
         reasons=[dumps_strings(r.reasons) for r in run],
         facts=facts_column([r.facts for r in run]),  # masked when the records were made
+        digest=first.digest,
     )
 
 
@@ -132,6 +149,7 @@ def _batch_row(batch: DecisionBatch) -> tuple[object, ...] | None:
         kinds=[d.outcome.kind.value for d in decisions],
         reasons=[codes.json(d.reasons) for d in decisions],
         facts=facts_column([d.facts for d in decisions], personal_facts(rs)),
+        digest=ruleset_digest(rs) or None,
     )
 
 
@@ -147,6 +165,7 @@ def _row(
     kinds: list[str],
     reasons: list[str],
     facts: str,
+    digest: str | None,
 ) -> tuple[object, ...]:
     """A row in the order of :data:`REQUEST_COLUMNS`; ``reasons`` holds each decision's codes as JSON."""
     return (
@@ -160,6 +179,7 @@ def _row(
         dumps_strings(kinds),
         f"[{','.join(reasons)}]",
         facts,
+        digest,
     )
 
 
@@ -203,8 +223,10 @@ def request_filter(query: Query) -> tuple[str, list[object]]:
 def matching_rows(connection: sqlite3.Connection, query: Query) -> Iterator[Sequence[Any]]:
     """The ``decision_requests`` rows that may hold matches, in commit order (one statement)."""
     clause, values = request_filter(query)
+    order = " DESC" if query.newest_first else ""
     yield from connection.execute(
-        f"SELECT {', '.join(REQUEST_COLUMNS)} FROM decision_requests{clause} ORDER BY seq", values
+        f"SELECT {', '.join(REQUEST_COLUMNS)} FROM decision_requests{clause} ORDER BY seq{order}",
+        values,
     )
 
 
@@ -270,17 +292,23 @@ def row_matches(row: Sequence[Any], query: Query) -> bool:
 
 
 def expanded(rows: Iterable[Sequence[Any]], query: Query) -> Iterator[DecisionRecord]:
-    """One record per decision of request ``rows`` matching ``query``'s outcome, at most its limit."""
+    """One record per decision of request ``rows`` matching ``query``'s outcome, at most its limit
+    (with ``newest_first``, each row's decisions last first: the rows come newest first then).
+    Rows journaled before the ``digest`` column have one value less."""
     count = 0
     for request_id, first_item, decided_at, ruleset, version, as_of, *arrays in rows:
         at, day = aware(decided_at), date.fromisoformat(as_of)
         outcomes, kinds, reasons = (orjson.loads(a) for a in arrays[:3])
         facts = facts_of_column(orjson.loads(arrays[3]))
-        for offset, outcome in enumerate(outcomes):
+        digest = arrays[4] if len(arrays) > 4 else None
+        offsets = range(len(outcomes))
+        for offset in reversed(offsets) if query.newest_first else offsets:
+            outcome = outcomes[offset]
             if query.outcome is not None and outcome != query.outcome:
                 continue
             if query.limit is not None and count >= query.limit:
                 return
             count += 1
             yield DecisionRecord(request_id, first_item + offset, at, ruleset, version, day,
-                                 outcome, kinds[offset], tuple(reasons[offset]), facts[offset])  # fmt: skip
+                                 outcome, kinds[offset], tuple(reasons[offset]), facts[offset],
+                                 digest)  # fmt: skip

@@ -19,6 +19,9 @@ COLUMNS = (
     "request_id", "item", "decided_at", "ruleset", "version", "as_of", "outcome", "kind",
     "reasons", "facts",
 )  # fmt: skip
+#: :data:`COLUMNS` and the version's content digest (PostgreSQL; SQLite files written before the
+#: request rows have no digest).
+DIGEST_COLUMNS = (*COLUMNS, "digest")
 
 
 def where(query: Query, mark: str) -> tuple[str, list[object]]:
@@ -41,19 +44,21 @@ def where(query: Query, mark: str) -> tuple[str, list[object]]:
     return clause, values
 
 
-def select(query: Query, mark: str) -> tuple[str, list[object]]:
-    """The per-decision table's rows matching ``query``, in commit order, at most its limit."""
+def select(query: Query, mark: str, columns: Sequence[str] = COLUMNS) -> tuple[str, list[object]]:
+    """The per-decision table's rows matching ``query``, in commit order (newest first with
+    ``newest_first``), at most its limit."""
     clause, values = where(query, mark)
-    sql = f"SELECT {', '.join(COLUMNS)} FROM decisions{clause} ORDER BY seq"
+    order = "DESC" if query.newest_first else ""
+    sql = f"SELECT {', '.join(columns)} FROM decisions{clause} ORDER BY seq {order}".rstrip()
     if query.limit is not None:
         sql += f" LIMIT {int(query.limit)}"
     return sql, values
 
 
-def insert(mark: str) -> str:
-    """One row of the per-decision table, its values in the order of :data:`COLUMNS`."""
+def insert(mark: str, columns: Sequence[str] = COLUMNS) -> str:
+    """One row of the per-decision table, its values in the order of ``columns``."""
     return (
-        f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * len(COLUMNS))})"
+        f"INSERT INTO decisions ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     )
 
 
@@ -81,8 +86,9 @@ def prune_statements(table: str, counted: str, mark: str) -> tuple[str, str, str
 
 
 def record_from_row(row: Sequence[Any]) -> DecisionRecord:
-    """The record of a per-decision row, as PostgreSQL (typed values) or SQLite (text) returns it."""
-    request_id, item, decided_at, ruleset, version, as_of, outcome, kind, reasons, facts = row
+    """The record of a per-decision row, as PostgreSQL (typed values) or SQLite (text) returns it;
+    with :data:`DIGEST_COLUMNS` or :data:`COLUMNS`."""
+    request_id, item, decided_at, ruleset, version, as_of, outcome, kind, reasons, facts = row[:10]
     return DecisionRecord(
         request_id=request_id,
         item=item,
@@ -94,6 +100,7 @@ def record_from_row(row: Sequence[Any]) -> DecisionRecord:
         kind=kind,
         reasons=tuple(reasons if isinstance(reasons, list) else json.loads(reasons)),
         facts=facts if isinstance(facts, dict) else json.loads(facts),
+        digest=row[10] if len(row) > 10 else None,
     )
 
 

@@ -21,7 +21,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from io import BufferedRandom
 from pathlib import Path
@@ -35,6 +35,7 @@ from .rows import (
     SCHEMA,
     expanded,
     matching_rows,
+    migrate,
     paged_rows,
     request_filter,
     request_rows,
@@ -86,6 +87,7 @@ class SQLiteDecisionLog:
         first = self._connect(path)
         try:
             first.executescript(SCHEMA)
+            migrate(first)
         finally:
             first.close()
 
@@ -162,6 +164,13 @@ class SQLiteDecisionLog:
         rows = request_rows(records)
         self._written(lambda journal: journal.append(rows))
 
+    def backlog(self) -> tuple[int, float]:
+        """This process's rows not yet copied into SQLite, and the oldest one's age in seconds."""
+        shard = self._shard
+        if shard is None or shard.pid != os.getpid():
+            return 0, 0.0
+        return shard.journal.backlog()
+
     def check(self) -> None:
         """Whether a decision could be logged now: a shard is claimed and its files are in the log's
         folder (for readiness; a lost folder is noticed here even without traffic).
@@ -178,30 +187,60 @@ class SQLiteDecisionLog:
             found = [self._query_shard(path, query) for path in self.shard_paths()]
         except sqlite3.Error as exc:
             raise AuditError(f"cannot read the decision log ({exc})") from None
-        merged = list(heapq.merge(*found, key=lambda record: record.decided_at))
+        merged = list(
+            heapq.merge(*found, key=lambda record: record.decided_at, reverse=query.newest_first)
+        )
         return merged if query.limit is None else merged[: query.limit]
+
+    def versions(self) -> set[tuple[str, str, str]]:
+        """Every ``(rule set, version, digest)`` the log holds a decision of (digests recorded)."""
+        found: set[tuple[str, str, str]] = set()
+        try:
+            for path in self.shard_paths():
+                journal = read_journal(path)
+                connection = sqlite3.connect(path, isolation_level=None)
+                try:
+                    connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+                    connection.execute("BEGIN")
+                    if "decision_requests" in _tables(connection):
+                        found.update(connection.execute(
+                            "SELECT DISTINCT ruleset, version, digest FROM decision_requests "
+                            "WHERE digest IS NOT NULL"))  # fmt: skip
+                    for row in pending_rows(journal, copied_through(connection)):
+                        if len(row) > 10 and row[10]:
+                            found.add((str(row[3]), str(row[4]), str(row[10])))
+                finally:
+                    connection.close()
+        except sqlite3.Error as exc:
+            raise AuditError(f"cannot read the decision log ({exc})") from None
+        return found
 
     def _query_shard(self, path: Path, query: Query) -> list[DecisionRecord]:
         """One shard's records: its journal's and its SQLite rows, from one consistent view."""
         journal = read_journal(path)  # first: see .journal.pending_rows
         connection = sqlite3.connect(path, isolation_level=None)
+        logged: Iterator[Sequence[Any]] = iter(())
         try:
             connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
             connection.execute("BEGIN")  # one snapshot for the tables and copied_through
             tables = _tables(connection)
-            records: list[DecisionRecord] = []
+            legacy: list[DecisionRecord] = []
             if LEGACY_TABLE in tables:
                 sql, values = select(query, "?")
-                rows = connection.execute(sql, sqlite_values(values))
-                records.extend(record_from_row(row) for row in rows)
-            logged: Iterable[Sequence[Any]] = ()
+                legacy_rows = connection.execute(sql, sqlite_values(values))
+                legacy.extend(record_from_row(row) for row in legacy_rows)
             if "decision_requests" in tables:
                 logged = matching_rows(connection, query)
-            pending = (row for row in pending_rows(journal, copied_through(connection))
-                       if row_matches(row, query))  # fmt: skip
-            records.extend(expanded(itertools.chain(logged, pending), query))
+            pending = [row for row in pending_rows(journal, copied_through(connection))
+                       if row_matches(row, query)]  # fmt: skip
+            if query.newest_first:  # the journal's rows are the newest, the legacy rows the oldest
+                records = [*expanded(itertools.chain(reversed(pending), logged), query), *legacy]
+            else:
+                records = [*legacy, *expanded(itertools.chain(logged, pending), query)]
             return records if query.limit is None else records[: query.limit]
         finally:
+            if isinstance(logged, Generator):
+                logged.close()  # a limit may leave its statement unfinished: end it while open
             connection.close()
 
     def stream(self, query: Query) -> Iterator[DecisionRecord]:
@@ -343,6 +382,7 @@ class _Shard:
         self.pid = os.getpid()
         self._lock_file = lock_file
         connection.executescript(SCHEMA)
+        migrate(connection)
         connection.execute("PRAGMA wal_autocheckpoint = 0")  # see _Mover
         self.journal = Journal(path, connection, "decision_requests", REQUEST_COLUMNS, synchronous)
         self.mover = _Mover(self.journal, path, synchronous)
