@@ -3,7 +3,7 @@ log and measure the impact of a change, from the command line.
 
 One module per group of commands, each with a ``register`` that adds its commands to the parser:
 :mod:`.rules` (``check``, ``test``, ``catalogue``, ``decide``), :mod:`.log`, :mod:`.impact` and
-:mod:`.quote`. Every command returns one of the exit codes of :mod:`.args`.
+:mod:`.quote`, :mod:`.coverage`. Every command returns one of the exit codes of :mod:`.args`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..lifecycle.plan_cache import open_plan_cache
 from ..rules.plans import use_plan_store
-from . import impact, log, quote, rules
+from . import coverage, impact, log, quote, rules, versions
 from .args import EXIT_OK
 
 
@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     log.register(commands)
     impact.register(commands)
     quote.register(commands)
+    coverage.register(commands)
+    versions.register(commands)
     return parser
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
-from ..errors import EngineError, FactsError, ValidationError, format_diagnostics
+from ..errors import Diagnostic, EngineError, FactsError, ValidationError, format_diagnostics
+from ..lifecycle.coverage import bundled_coverage
 from ..paths import rules_dir, tariffs_dir
 from ..rules import partial
 from ..rules.catalogue import render_catalogue
+from ..rules.coverage import coverage_summary, render_coverage, rulebook_coverage
 from ..rules.evaluate import describe_facts
 from ..rules.partial import UnknownListError
 from ..rules.rulebook import check_rule_files, load_rulebook, rule_files
@@ -27,23 +30,57 @@ def _targets(args: argparse.Namespace) -> list[Path]:
     return [Path(p) for p in args.paths] or [rules_dir()]
 
 
+#: A tariff folder's files name themselves with one of these keys (a rule file with ``ruleset:``).
+_TARIFF_KEYS = re.compile(r"^(tariff|consumption_tax):", re.MULTILINE)
+
+
+def is_tariff_folder(target: Path) -> bool:
+    """Whether ``target`` is a folder of tariffs (its files say ``tariff:`` or ``consumption_tax:``)
+    rather than of rule sets, so ``check`` checks what it holds."""
+    if not target.is_dir():
+        return False
+    return any(
+        _TARIFF_KEYS.search(path.read_text(encoding="utf-8", errors="replace"))
+        for path in sorted(target.glob("*.y*ml"))
+    )
+
+
+def _check_tariffs(folder: Path) -> tuple[int, int, list[Diagnostic]]:
+    """(files, tariffs valid, diagnostics) of one tariff folder, through the tariffs' own loader."""
+    files = len(list(folder.glob("*.y*ml")))
+    try:
+        book = load_tariffs(folder)
+    except ValidationError as exc:
+        return files, 0, list(exc.errors)
+    return files, len(book.tariffs), []
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate and analyse rule files; print every diagnostic as file:line:column: code: message."""
-    targets = _targets(args)
+    """Validate and analyse rule files and tariff folders; print every diagnostic as
+    file:line:column: code: message. With no path: the bundled rules, tariffs and clause index."""
+    targets = [Path(p) for p in args.paths] or [rules_dir(), tariffs_dir()]
     missing = [str(t) for t in targets if not t.exists()]
     if missing:
         print(f"no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    paths = [p for t in targets for p in rule_files(t)]
-    rulesets, diagnostics = check_rule_files(paths)
+    tariff_folders = [t for t in targets if is_tariff_folder(t)]
+    paths = [p for t in targets if t not in tariff_folders for p in rule_files(t)]
+    rulesets, diagnostics = check_rule_files(paths) if paths or not tariff_folders else ([], [])
+    files, tariffs = len(paths), 0
+    for folder in tariff_folders:
+        counted, valid, found = _check_tariffs(folder)
+        files, tariffs, diagnostics = files + counted, tariffs + valid, [*diagnostics, *found]
+    if not args.paths:  # the bundled folders: their clause index must account for every citation
+        diagnostics = [*diagnostics, *bundled_coverage().diagnostics]
     shown = [d for d in diagnostics if args.warnings or d.severity == "error"]
     if shown:
         print(format_diagnostics(shown))
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
-    print(
-        f"{len(paths)} files, {len(rulesets)} rule sets valid, {errors} errors, {warnings} warnings"
-    )
+    checked = f"{len(rulesets)} rule sets valid"
+    if tariff_folders:
+        checked += f", {tariffs} tariffs valid"
+    print(f"{files} files, {checked}, {errors} errors, {warnings} warnings")
     return EXIT_FAILED if errors else EXIT_OK
 
 
@@ -56,10 +93,17 @@ def cmd_test(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     try:
         results = book.run_examples()
+        covered = rulebook_coverage(book) if args.coverage else None
     finally:
         book.close()
     failed = [r for r in results if not r.passed]
     tariff_failures = _tariff_example_failures() if args.tariffs else []
+    if covered is not None and args.json:
+        failures = [f"{r.where} {r.ruleset.id}: {r.failure}" for r in failed] + tariff_failures
+        report = {"passed": len(results) - len(failed), "failed": len(failures)}
+        print(json.dumps({**report, "failures": failures, "coverage": coverage_summary(covered)},
+                         ensure_ascii=False))  # fmt: skip
+        return EXIT_FAILED if failures else EXIT_OK
     for result in failed:
         example = result.ruleset.examples[result.index]
         print(f"FAILED {result.where} {result.ruleset.id}: {result.note}")
@@ -71,6 +115,8 @@ def cmd_test(args: argparse.Namespace) -> int:
                 print(f"ok     {result.where} {result.ruleset.id}: {result.note}")
     for failure in tariff_failures:
         print(f"FAILED {failure}")
+    if covered is not None:
+        print(render_coverage(covered))
     passed = len(results) - len(failed)
     print(f"{passed} passed, {len(failed) + len(tariff_failures)} failed")
     return EXIT_FAILED if failed or tariff_failures else EXIT_OK
@@ -141,6 +187,10 @@ def register(commands: Commands) -> None:
     test.add_argument(
         "--no-tariffs", dest="tariffs", action="store_false", help="skip the tariffs' examples"
     )
+    test.add_argument(
+        "--coverage", action="store_true", help="report which rules the examples reach (and not)"
+    )
+    test.add_argument("--json", action="store_true", help="with --coverage: the report as JSON")
     test.set_defaults(func=cmd_test)
 
     catalogue = commands.add_parser("catalogue", help="print the Markdown catalogue of rules")

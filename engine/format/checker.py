@@ -362,7 +362,7 @@ class Checker:
     # -- the sections both formats share ---------------------------------------------------------
 
     def sources(self, value: object, where: SourceLocation, path: str) -> tuple[Source, ...]:
-        """``[{file, title}]``: the seed documents the file cites; at least one."""
+        """``[{file, title}]``: the source documents the file cites; at least one."""
         items = self.sequence(value, where, path)
         found: list[Source] = []
         for i, item in enumerate(items or []):
@@ -377,7 +377,7 @@ class Checker:
             if name and name not in SEEDS:
                 self.error(
                     "unknown-source",
-                    f"{name!r} is not a seed document",
+                    f"{name!r} is not one of the source documents ({', '.join(sorted(SEEDS))})",
                     entry.where("file"),
                     f"{item_path}.file",
                 )

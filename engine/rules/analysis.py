@@ -20,7 +20,7 @@ once (Python integers as bit sets), which makes the findings exact rather than s
   outcome): cases no row covers, answered silently by a positive or negative default;
 * ``comparison-never-holds`` / ``comparison-always-holds`` (warning): a comparison that cannot be false
   or true on the fact's domain (e.g. ``greater_than`` the fact's ``max``);
-* ``unused-fact`` (warning): a declared fact no condition reads;
+* ``unused-fact`` (warning): a declared fact no condition reads (of a rule or a consequence);
 * ``analysis-skipped`` (warning): a table or rule has more than :data:`MAX_CASES` cases, so that part
   was not analysed (the other checks still are).
 
@@ -182,6 +182,10 @@ def used_facts(ruleset: RuleSet) -> list[FactSpec]:
 
 def check_unused_facts(ruleset: RuleSet) -> list[Diagnostic]:
     used = {f.name for f in used_facts(ruleset)}
+    # A fact a consequence's ``when`` reads is used too (it changes what the answer tells).
+    told = [c for o in ruleset.outcomes for c in o.consequences]
+    told += [c for r in ruleset.rules for c in r.consequences]
+    used |= {n for c in told if c.when for cmp in comparisons(c.when) for n in _names(cmp)}
     return [
         _warning(
             "unused-fact",

@@ -44,7 +44,7 @@ cut points and named values, so a condition and its negation normal form have th
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -142,6 +142,30 @@ def condition_holds(condition: Condition, facts: Mapping[str, FactValue]) -> boo
             return any(condition_holds(p, facts) for p in parts)
         case NotOf(part):
             return not condition_holds(part, facts)
+    raise AssertionError(f"not a condition: {condition!r}")  # pragma: no cover
+
+
+def condition_state(
+    condition: Condition, facts: Mapping[str, FactValue], unknown: Container[str]
+) -> bool | None:
+    """Whether ``condition`` holds while the facts in ``unknown`` are not known: ``True`` or
+    ``False`` when the known facts settle it, ``None`` when it depends on an unknown one (three-valued
+    logic: ``all`` is false once a part is false, ``any`` true once a part is true)."""
+    match condition:
+        case Compare(fact=fact, operand=operand):
+            other = operand.name if isinstance(operand, FactRef) else None
+            if fact in unknown or (other is not None and other in unknown):
+                return None
+            return holds(condition, facts)
+        case AllOf(parts):
+            states = [condition_state(p, facts, unknown) for p in parts]
+            return False if False in states else (None if None in states else True)
+        case AnyOf(parts):
+            states = [condition_state(p, facts, unknown) for p in parts]
+            return True if True in states else (None if None in states else False)
+        case NotOf(part):
+            state = condition_state(part, facts, unknown)
+            return None if state is None else not state
     raise AssertionError(f"not a condition: {condition!r}")  # pragma: no cover
 
 

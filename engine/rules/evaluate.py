@@ -123,20 +123,35 @@ class Decider:
         )
 
 
-def example_failure(decision: Decision, expect_outcome: str, expect: frozenset[str]) -> str | None:
-    """Why a decision does not meet an example's expectation, or None when it does."""
+def example_failure(
+    decision: Decision,
+    expect_outcome: str,
+    expect: frozenset[str],
+    expect_others: frozenset[str] | None = None,
+) -> str | None:
+    """Why a decision does not meet an example's expectation, or None when it does.
+
+    ``expect`` are the grounds (the codes of the expected outcome's rules, :class:`Example`'s
+    ``expect_reasons``); ``expect_others``, when given, the codes of the rules expected to fire for
+    other outcomes."""
     problems: list[str] = []
     if decision.outcome.id != expect_outcome:
         problems.append(f"outcome {decision.outcome.id!r}, expected {expect_outcome!r}")
-    got = decision.reason_codes
-    if got != expect:
-        missing, extra = sorted(expect - got), sorted(got - expect)
-        detail = ", ".join(
-            part
-            for part in (f"missing {missing}" if missing else "", f"extra {extra}" if extra else "")
-            if part
-        )
-        problems.append(f"reasons {sorted(got)} ({detail})")
+    checks = [("reasons", frozenset(r.code for r in decision.grounds), expect)]
+    if expect_others is not None:
+        checks.append(("other rules", frozenset(r.code for r in decision.others), expect_others))
+    for name, got, wanted in checks:
+        if got != wanted:
+            missing, extra = sorted(wanted - got), sorted(got - wanted)
+            detail = ", ".join(
+                part
+                for part in (
+                    f"missing {missing}" if missing else "",
+                    f"extra {extra}" if extra else "",
+                )
+                if part
+            )
+            problems.append(f"{name} {sorted(got)} ({detail})")
     return "; ".join(problems) or None
 
 

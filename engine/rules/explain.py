@@ -13,8 +13,9 @@ from functools import cached_property
 from typing import Any
 
 from ..messages.language import Lang, Text
+from .domain import comparisons, condition_state
 from .facts import facts_json_text, facts_to_json
-from .model import FactValue, Note, Outcome, OutcomeKind, RuleSet
+from .model import Consequence, FactRef, FactValue, Note, Outcome, OutcomeKind, RuleSet
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,34 @@ def _reasons(reasons: tuple[Reason, ...], ruleset: RuleSet, lang: Lang) -> list[
     return [r.to_dict(ruleset, lang) for r in reasons]
 
 
+def _grounds(reasons: tuple[Reason, ...], outcome: Outcome) -> tuple[Reason, ...]:
+    """The reasons that are grounds of ``outcome``: its own rules' (the rest fired for others)."""
+    return tuple(r for r in reasons if r.outcome == outcome.id)
+
+
 def _outcome_gap(outcome: Outcome, lang: Lang) -> dict[str, str] | None:
     return (
         {"missing": outcome.gap.missing(lang), "ask": outcome.gap.ask(lang)}
         if outcome.gap
         else None
     )
+
+
+def _text(text: Text | None, lang: Lang) -> str | None:
+    return text(lang) if text is not None else None
+
+
+def _resting(ruleset: RuleSet, reason: Reason, unknown: set[str]) -> frozenset[str]:
+    """The unknown facts the rule of ``reason`` tests (it fired on their unknown value); none for
+    the default."""
+    if reason.rule is None or not unknown:
+        return frozenset()
+    names: set[str] = set()
+    for c in comparisons(ruleset.rule(reason.rule).condition):
+        names.add(c.fact)
+        if isinstance(c.operand, FactRef):
+            names.add(c.operand.name)
+    return frozenset(names & unknown)
 
 
 @dataclass(frozen=True)
@@ -90,7 +113,7 @@ class Possible:
             "kind": self.outcome.kind.value,
             "label": self.outcome.label(lang),
             "when": [c.to_dict(ruleset, lang) for c in self.when],
-            "reasons": _reasons(self.reasons, ruleset, lang),
+            "reasons": _reasons(_grounds(self.reasons, self.outcome), ruleset, lang),
             "gap": _outcome_gap(self.outcome, lang),
         }
 
@@ -136,7 +159,7 @@ class Change:
             "outcome": self.outcome.id,
             "kind": self.outcome.kind.value,
             "label": self.outcome.label(lang),
-            "reasons": _reasons(self.reasons, ruleset, lang),
+            "reasons": _reasons(_grounds(self.reasons, self.outcome), ruleset, lang),
         }
 
 
@@ -167,7 +190,59 @@ class Decision:
 
     @property
     def reason_codes(self) -> frozenset[str]:
+        """The codes of every rule that fired (grounds and others), or the default's."""
         return frozenset(r.code for r in self.reasons)
+
+    @property
+    def grounds(self) -> tuple[Reason, ...]:
+        """The reasons for the answer: the rules that fired for its outcome (or the default)."""
+        return _grounds(self.reasons, self.outcome)
+
+    @property
+    def others(self) -> tuple[Reason, ...]:
+        """The rules that fired for other outcomes (weaker ones, under ``decide: collect``)."""
+        return tuple(r for r in self.reasons if r.outcome != self.outcome.id)
+
+    @cached_property
+    def unknown_facts(self) -> tuple[str, ...]:
+        """The facts not known, in declaration order: sent as unknown (not among ``facts``), or at
+        their ``unknown_value``."""
+        facts = self.facts
+        return tuple(
+            s.name
+            for s in self.ruleset.facts
+            if s.name not in facts
+            or (s.unknown_value is not None and facts[s.name] == s.unknown_value)
+        )
+
+    @cached_property
+    def told(self) -> tuple[tuple[Consequence, bool], ...]:
+        """The consequences told with the answer, each with whether its ``if_unknown`` text is told:
+        the outcome's, then those of the rules among the grounds (a code told once), each whose
+        ``when`` holds or, while it depends on an unknown fact, has an ``if_unknown`` text."""
+        found: dict[str, tuple[Consequence, bool]] = {}
+        rs = self.ruleset
+        notes = [
+            *self.outcome.consequences,
+            *(c for r in self.grounds if r.rule is not None for c in rs.rule(r.rule).consequences),
+        ]
+        for note in notes:
+            if note.code in found:
+                continue
+            state = (
+                True
+                if note.when is None
+                else condition_state(note.when, self.facts, self.unknown_facts)
+            )
+            if state or (state is None and note.if_unknown is not None):
+                found[note.code] = (note, state is None)
+        return tuple(found.values())
+
+    @property
+    def variant(self) -> tuple[object, ...]:
+        """What the answer's JSON depends on beyond its outcome and fired rules: the consequences
+        told (and how) and the facts not known (a cache of rendered answers keys on it too)."""
+        return (tuple((n.code, alt) for n, alt in self.told), self.unknown_facts)
 
     @cached_property
     def facts_json(self) -> str:
@@ -185,6 +260,46 @@ class Decision:
             if o.gap is not None
         ]
 
+    def _findings(self, lang: Lang) -> dict[str, Any]:
+        """The answer apart from its grounds, in the three lists a seller reads: ``confirmed`` (rules
+        that fired for other, decided outcomes: conditions that hold), ``to_ask`` (each fact not
+        known that the answer read, with the rules that fired on its unknown value: the customer's
+        answer is missing, not the sources') and ``gaps`` (what the sources lack: the gaps of
+        undecidable outcomes that do not rest on unknown facts alone)."""
+        rs, unknown = self.ruleset, set(self.unknown_facts)
+        resting = {r.rule: _resting(rs, r, unknown) for r in self.reasons}
+        confirmed = [
+            r.to_dict(rs, lang)
+            for r in self.others
+            if rs.outcome(r.outcome).kind is not OutcomeKind.UNDECIDABLE and not resting[r.rule]
+        ]
+        # A fact at its unknown value is to ask when the answer read it (a rule fired on it, or a
+        # consequence is told in its "if any" wording); one sent as unknown always is.
+        asked = {n for names in resting.values() for n in names}
+        asked |= {c.fact for n, alt in self.told if alt and n.when for c in comparisons(n.when)}
+        to_ask = [
+            {
+                "fact": name,
+                "label": rs.fact(name).label(lang),
+                "help": _text(rs.fact(name).help, lang),
+                "reasons": [r.to_dict(rs, lang) for r in self.reasons if name in resting[r.rule]],
+            }
+            for name in self.unknown_facts
+            if name in asked or name not in self.facts
+        ]
+        gaps = []
+        for o in (
+            self.outcome,
+            *(rs.outcome(oid) for oid in dict.fromkeys(r.outcome for r in self.others)),
+        ):
+            own = [r for r in self.reasons if r.outcome == o.id]
+            if o is self.outcome and self.partial is not None and self.partial.matters:
+                continue  # the unknown facts decide: to ask, not missing from the sources
+            if o.gap is None or (own and all(resting[r.rule] for r in own)):
+                continue
+            gaps.append({"outcome": o.id, "missing": o.gap.missing(lang), "ask": o.gap.ask(lang)})
+        return {"confirmed": confirmed, "to_ask": to_ask, "gaps": gaps}
+
     def to_dict(self, lang: Lang = "ja") -> dict[str, Any]:
         """The JSON body clients get; texts in ``lang``, citations always."""
         rs, outcome = self.ruleset, self.outcome
@@ -198,10 +313,14 @@ class Decision:
             "outcome": outcome.id,
             "kind": outcome.kind.value,
             "label": outcome.label(lang),
-            "reasons": [r.to_dict(rs, lang) for r in self.reasons],
+            "reasons": [r.to_dict(rs, lang) for r in self.grounds],
             "consequences": [
-                {"code": n.code, "message": n.message(lang), "citation": n.cite.to_dict()}
-                for n in outcome.consequences
+                {
+                    "code": n.code,
+                    "message": (n.if_unknown if alt and n.if_unknown else n.message)(lang),
+                    "citation": n.cite.to_dict(),
+                }
+                for n, alt in self.told
             ],
             "gap": (
                 {"missing": outcome.gap.missing(lang), "ask": outcome.gap.ask(lang)}
@@ -209,6 +328,7 @@ class Decision:
                 else None
             ),
             "gaps": self._gaps(lang),
+            "findings": self._findings(lang),
             "fired_rules": list(self.fired),
             "facts": facts_to_json(self.facts),
             **self._extras(lang),

@@ -98,11 +98,25 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Consequence(Note):
+    """A note told with an answer (of an outcome, or of a rule among the answer's grounds).
+
+    With ``when``, it is told only when the condition holds for the decision's facts; while a fact the
+    condition needs is unknown (sent as unknown, or at its ``unknown_value``), ``if_unknown`` is told
+    instead ("if the customer has …"), or nothing without it.
+    """
+
+    when: Condition | None = None
+    if_unknown: Text | None = None
+    location: SourceLocation | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class Outcome:
     id: str
     kind: OutcomeKind
     label: Text
-    consequences: tuple[Note, ...] = ()
+    consequences: tuple[Consequence, ...] = ()
     gap: Gap | None = None
 
 
@@ -160,16 +174,22 @@ class Rule:
     outcome: str
     reason: Note
     location: SourceLocation
+    #: Told with the answer when this rule is among its grounds (it fired for the answer's outcome).
+    consequences: tuple[Consequence, ...] = ()
 
 
 @dataclass(frozen=True)
 class Example:
+    """A case and the answer it must get. ``expect_reasons`` are the grounds (codes of the expected
+    outcome's rules), ``expect_others`` the codes of the rules expected to fire for other outcomes."""
+
     note: str
     facts: dict[str, object]
     expect_outcome: str
     expect_reasons: frozenset[str]
     location: SourceLocation
     as_of: date | None = None
+    expect_others: frozenset[str] = frozenset()
 
 
 DecideMode = Literal["first_match", "collect"]
@@ -200,12 +220,17 @@ class RuleSet(Validity):
     readings: tuple[Reading, ...] = ()
     parameters: tuple[Parameter, ...] = ()
     _outcome_index: dict[str, Outcome] = field(default_factory=dict, compare=False, repr=False)
+    _rule_index: dict[str, Rule] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._outcome_index.update({o.id: o for o in self.outcomes})
+        self._rule_index.update({r.id: r for r in self.rules})
 
     def outcome(self, outcome_id: str) -> Outcome:
         return self._outcome_index[outcome_id]
+
+    def rule(self, rule_id: str) -> Rule:
+        return self._rule_index[rule_id]
 
     def fact(self, name: str) -> FactSpec:
         return next(f for f in self.facts if f.name == name)

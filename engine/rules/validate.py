@@ -26,6 +26,7 @@ from .declarations import read_facts, read_parameters
 from .facts import FactNormalizer
 from .model import (
     DECIDE_MODES,
+    Consequence,
     DecideMode,
     Example,
     FactSpec,
@@ -115,18 +116,18 @@ def _stage_outcomes(checker: Checker, top: MarkedDict, draft: _Draft) -> None:
     outcomes = checker.mapping(top.get("outcomes"), top.where("outcomes"), "outcomes")
     keys = {"kind": True, "label": True, "consequences": False, "gap": False}
     for oid, entry, _, path in checker.entries(outcomes, "outcomes", keys, draft.declared_outcomes):
-        outcome = _outcome(checker, oid, entry, path)
+        outcome = _outcome(checker, oid, entry, draft, path)
         if outcome is not None:
             draft.outcomes[oid] = outcome
     _precedence(checker, top, draft)
 
 
-def _outcome(checker: Checker, oid: str, entry: MarkedDict, path: str) -> Outcome | None:
+def _outcome(
+    checker: Checker, oid: str, entry: MarkedDict, draft: _Draft, path: str
+) -> Outcome | None:
     kind_raw = checker.choice(entry["kind"], entry.where("kind"), f"{path}.kind", OUTCOME_KINDS)
     label = checker.text(entry["label"], entry.where("label"), f"{path}.label")
-    notes = _notes(
-        checker, entry.get("consequences"), entry.where("consequences"), f"{path}.consequences"
-    )
+    notes = _consequences(checker, entry, draft, path)
     gap = None
     if "gap" in entry:
         gap = checker.gap(entry["gap"], entry.where("gap"), f"{path}.gap")
@@ -142,27 +143,53 @@ def _outcome(checker: Checker, oid: str, entry: MarkedDict, path: str) -> Outcom
     return Outcome(oid, OutcomeKind(kind_raw), label, notes, gap)
 
 
-def _notes(
-    checker: Checker, raw: object, where: SourceLocation, path: str
-) -> tuple[Note, ...] | None:
+#: The keys of one consequence (of an outcome or of a rule).
+CONSEQUENCE_KEYS = {
+    "code": True,
+    "message": True,
+    "cite": True,
+    "when": False,
+    "if_unknown": False,
+}
+
+
+def _consequences(
+    checker: Checker, owner: MarkedDict, draft: _Draft, path: str
+) -> tuple[Consequence, ...] | None:
+    """The ``consequences:`` list of an outcome or a rule (absent: none; None: a broken list)."""
+    raw = owner.get("consequences")
     if raw is None:
         return ()
-    items = checker.sequence(raw, where, path)
+    path = f"{path}.consequences"
+    items = checker.sequence(raw, owner.where("consequences"), path)
     if items is None:
         return None
-    notes: list[Note] = []
-    keys = {"code": True, "message": True, "cite": True}
+    found: list[Consequence] = []
     for i, item in enumerate(items):
         ipath = f"{path}[{i}]"
         entry = checker.mapping(item, items.where(i), ipath)
-        if entry is None or not checker.known_keys(entry, keys, ipath):
+        if entry is None or not checker.known_keys(entry, CONSEQUENCE_KEYS, ipath):
             continue
         code = checker.identifier(entry["code"], entry.where("code"), f"{ipath}.code")
         message = checker.text(entry["message"], entry.where("message"), f"{ipath}.message")
-        cite = checker.cite(entry["cite"], entry.where("cite"), f"{ipath}.cite")
-        if code and message and cite:
-            notes.append(Note(code, message, cite))
-    return tuple(notes)
+        cite = _cite(checker, entry, draft, ipath)
+        when = if_unknown = None
+        if "when" in entry:
+            reader = ConditionReader(checker, draft.facts, draft.declared_facts, draft.parameters)
+            when = reader.read(entry["when"], entry.where("when"), f"{ipath}.when")
+        if entry.get("if_unknown") is not None:
+            where = entry.where("if_unknown")
+            if_unknown = checker.text(entry["if_unknown"], where, f"{ipath}.if_unknown")
+            if "when" not in entry:
+                checker.error(
+                    "missing-key",
+                    "if_unknown is told while a fact of when is unknown: write when as well",
+                    where,
+                    f"{ipath}.when",
+                )
+        if code and message and cite and (when is not None or "when" not in entry):
+            found.append(Consequence(code, message, cite, when, if_unknown, entry.location))
+    return tuple(found)
 
 
 def _precedence(checker: Checker, top: MarkedDict, draft: _Draft) -> None:
@@ -214,6 +241,7 @@ RULE_KEYS = {
     "reason": True,
     "message": True,
     "cite": False,
+    "consequences": False,
 }
 
 
@@ -266,14 +294,29 @@ def _rule(checker: Checker, entry: MarkedDict, draft: _Draft, path: str) -> Rule
     if "when" in entry:
         reader = ConditionReader(checker, draft.facts, draft.declared_facts, draft.parameters)
         condition = reader.read(entry["when"], entry.where("when"), f"{path}.when")
-    if rid is None or outcome is None or reason is None or condition is None:
+    consequences = _consequences(checker, entry, draft, path)
+    if (
+        rid is None
+        or outcome is None
+        or reason is None
+        or condition is None
+        or consequences is None
+    ):
         return None
-    return Rule(rid, condition, outcome, reason, entry.location)
+    return Rule(rid, condition, outcome, reason, entry.location, consequences)
 
 
 def _reason(checker: Checker, entry: MarkedDict, draft: _Draft, path: str) -> Note | None:
     code = checker.identifier(entry.get("reason"), entry.where("reason"), f"{path}.reason")
     message = checker.text(entry.get("message"), entry.where("message"), f"{path}.message")
+    cite = _cite(checker, entry, draft, path)
+    if code and message and cite:
+        return Note(code, message, cite)
+    return None
+
+
+def _cite(checker: Checker, entry: MarkedDict, draft: _Draft, path: str) -> Citation | None:
+    """The ``cite`` of ``entry``, its reading (if any) one recorded under ``readings``."""
     cite = checker.cite(entry.get("cite"), entry.where("cite"), f"{path}.cite")
     if cite and cite.reading and cite.reading not in draft.readings:
         checker.error(
@@ -283,9 +326,7 @@ def _reason(checker: Checker, entry: MarkedDict, draft: _Draft, path: str) -> No
             f"{path}.cite.reading",
         )
         return None
-    if code and message and cite:
-        return Note(code, message, cite)
-    return None
+    return cite
 
 
 def _stage_default(checker: Checker, top: MarkedDict, draft: _Draft) -> None:
@@ -308,9 +349,11 @@ def _stage_examples(checker: Checker, top: MarkedDict, draft: _Draft) -> None:
     if checker.failed:
         return  # examples are checked against a sound rule set only
     normalizer = FactNormalizer(_assemble(top, draft, checker.file))
-    reasons = {r.reason.code for r in draft.rules}
+    # Each reason code belongs to one outcome (checked with the rules), so an example's expected
+    # codes split into the grounds of its outcome and the codes of rules that fire for others.
+    reasons = {r.reason.code: r.outcome for r in draft.rules}
     if draft.default:
-        reasons.add(draft.default[1].code)
+        reasons.setdefault(draft.default[1].code, draft.default[0])
     keys = {"note": True, "facts": True, "as_of": False, "expect": True}
     for i, item in enumerate(items or []):
         path = f"examples[{i}]"
@@ -327,7 +370,7 @@ def _example(
     entry: MarkedDict,
     draft: _Draft,
     normalizer: FactNormalizer,
-    reasons: set[str],
+    reasons: dict[str, str],
     path: str,
 ) -> Example | None:
     note = checker.string(entry["note"], entry.where("note"), f"{path}.note")
@@ -356,10 +399,11 @@ def _example(
     outcome = checker.choice(
         expect["outcome"], expect.where("outcome"), f"{path}.expect.outcome", draft.outcomes
     )
-    codes = _expected_reasons(checker, expect, reasons, f"{path}.expect.reasons")
+    codes = _expected_reasons(checker, expect, set(reasons), f"{path}.expect.reasons")
     if note is None or facts is None or outcome is None or codes is None:
         return None
-    return Example(note, to_json(facts), outcome, codes, entry.location, as_of)
+    grounds = frozenset(c for c in codes if reasons[c] == outcome)
+    return Example(note, to_json(facts), outcome, grounds, entry.location, as_of, codes - grounds)
 
 
 def _join_problems(problems: object) -> str:
@@ -404,7 +448,7 @@ def _stage_cross_checks(checker: Checker, top: MarkedDict, draft: _Draft) -> Non
             )
     if checker.failed:
         return  # examples were not checked, so coverage would be noise
-    covered = {code for ex in draft.examples for code in ex.expect_reasons}
+    covered = {c for ex in draft.examples for c in ex.expect_reasons | ex.expect_others}
     for rule in draft.rules:
         if rule.reason.code not in covered:
             checker.warn(
@@ -417,9 +461,12 @@ def _stage_cross_checks(checker: Checker, top: MarkedDict, draft: _Draft) -> Non
 
 def _citations(draft: _Draft, file: str) -> list[tuple[SourceLocation, str, Citation]]:
     found = [(r.location, f"rules.{r.id}.cite", r.reason.cite) for r in draft.rules]
-    for outcome in draft.outcomes.values():
-        for note in outcome.consequences:
-            found.append((SourceLocation(file), f"outcomes.{outcome.id}.consequences", note.cite))
+    owners = [(f"outcomes.{o.id}", o.consequences) for o in draft.outcomes.values()]
+    owners += [(f"rules.{r.id}", r.consequences) for r in draft.rules]
+    for owner, consequences in owners:
+        for i, note in enumerate(consequences):
+            where = note.location or SourceLocation(file)
+            found.append((where, f"{owner}.consequences[{i}].cite", note.cite))
     for reading in draft.readings.values():
         found.append((SourceLocation(file), f"readings.{reading.id}.cite", reading.cite))
     for param in draft.parameters.values():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -17,7 +17,16 @@ from ..format.common import Citation, Gap, Provenance, Reading, Region, Validity
 from ..messages.language import Text
 
 ParamType = Literal[
-    "int", "money", "decimal", "bool", "date", "datetime", "month", "enum", "string"
+    "int",
+    "money",
+    "decimal",
+    "bool",
+    "date",
+    "datetime",
+    "month",
+    "enum",
+    "string",
+    "month_amounts",
 ]
 PARAM_TYPES: tuple[ParamType, ...] = (
     "int",
@@ -29,6 +38,7 @@ PARAM_TYPES: tuple[ParamType, ...] = (
     "month",
     "enum",
     "string",
+    "month_amounts",
 )
 
 #: How an item's amounts meet consumption tax: once on the sum of the quote's ``sum`` lines of the same
@@ -53,6 +63,52 @@ class Band:
 
 
 @dataclass(frozen=True)
+class TimeSlot:
+    """A time of day a figure applies in (料金表 第2表 1(4): the out-of-hours slots of construction work).
+
+    ``start`` is included and ``end`` is not; an ``end`` not after ``start`` runs past midnight (22:00 to
+    08:30). ``days`` limits the slot to a run of calendar days (month, day) — ``(12, 29)`` to ``(1, 3)``
+    runs over the new year — and is read on the calendar day of the moment asked about.
+    """
+
+    id: str
+    start: time
+    end: time
+    days: tuple[tuple[int, int], tuple[int, int]] | None
+    label: Text
+
+    def contains(self, moment: datetime) -> bool:
+        return self.on_day(moment.date()) and self._at_time(moment.time())
+
+    def _at_time(self, clock: time) -> bool:
+        if self.start < self.end:
+            return self.start <= clock < self.end
+        return clock >= self.start or clock < self.end
+
+    def on_day(self, day: date) -> bool:
+        """Whether ``day`` is among the slot's days (every day when it names none)."""
+        if self.days is None:
+            return True
+        first, last = self.days
+        key = (day.month, day.day)
+        if first <= last:
+            return first <= key <= last
+        return key >= first or key <= last
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        result: dict[str, JSONValue] = {
+            "id": self.id,
+            "from": self.start.strftime("%H:%M"),
+            "to": self.end.strftime("%H:%M"),
+            "label": self.label.to_dict(),
+        }
+        if self.days is not None:
+            (m1, d1), (m2, d2) = self.days
+            result["days"] = {"from": f"{m1:02d}-{d1:02d}", "to": f"{m2:02d}-{d2:02d}"}
+        return result
+
+
+@dataclass(frozen=True)
 class Figure(Validity):
     """A priced figure (or rate, count, table) with where it comes from and when it applies."""
 
@@ -65,11 +121,13 @@ class Figure(Validity):
     cite: Citation
     effective_from: date | None
     effective_to: date | None
-    note: str | None
+    note: Text | None
     gap: Gap | None
     suggested: str | None
     tax_included: int | None
     location: SourceLocation
+    #: When the figure applies, for a rate tied to times of day (see :class:`TimeSlot`); else empty.
+    time_slots: tuple[TimeSlot, ...] = ()
 
     def to_dict(self) -> dict[str, JSONValue]:
         result: dict[str, JSONValue] = {
@@ -88,13 +146,16 @@ class Figure(Validity):
             ]
         else:
             result["value"] = None if self.value is None else number_json(self.value)
-        for key, value in (("note", self.note), ("suggested", self.suggested)):
-            if value is not None:
-                result[key] = value
+        if self.note is not None:
+            result["note"] = self.note.to_dict()
+        if self.suggested is not None:
+            result["suggested"] = self.suggested
         if self.tax_included is not None:
             result["tax_included"] = self.tax_included
         if self.gap is not None:
             result["gap"] = self.gap.to_dict()
+        if self.time_slots:
+            result["time_slots"] = [slot.to_dict() for slot in self.time_slots]
         return result
 
 
@@ -142,6 +203,24 @@ class Example:
 
 
 @dataclass(frozen=True)
+class EarlierPeriod:
+    """Days before the tariff's ``effective_from`` on which the service already existed at prices the
+    sources do not give (003: service from 2011-08-02, prices known from 2019-10-01; 000: the fee before
+    the June 2012 revision). A quote for such a day "cannot be priced from the sources", naming ``gap``,
+    instead of being refused as a request for a day no tariff covers."""
+
+    start: date | None  # None: the service's start is not in the sources either
+    gap: Gap
+    cite: Citation
+
+    def covers(self, day: date, effective_from: date) -> bool:
+        return (self.start is None or self.start <= day) and day < effective_from
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        return {"from": _iso(self.start), "gap": self.gap.to_dict(), "cite": self.cite.to_dict()}
+
+
+@dataclass(frozen=True)
 class Tariff(Validity):
     """One validated tariff file."""
 
@@ -160,6 +239,7 @@ class Tariff(Validity):
     items: Mapping[str, Item]
     examples: tuple[Example, ...]
     file: str
+    earlier_period: EarlierPeriod | None = None
 
     def summary(self) -> dict[str, JSONValue]:
         return {

@@ -121,6 +121,24 @@ def _string(value: Any, spec: ParamSpec) -> str:
     return value
 
 
+#: How many months a ``month_amounts`` parameter may list: five years of bills is more than any
+#: schedule question needs, and keeps a request small.
+MAX_MONTHS = 60
+
+
+def _month_amounts(value: Any, spec: ParamSpec) -> dict[YearMonth, int]:
+    """``{"YYYY-MM": whole yen, …}``: an amount per month (e.g. each month's bill), 1 to 60 months,
+    each amount within the parameter's ``min``/``max``; in month order."""
+    if not isinstance(value, Mapping) or not 1 <= len(value) <= MAX_MONTHS:
+        raise BadValue(Code.PARAM_MONTH_AMOUNTS, max=MAX_MONTHS)
+    found: dict[YearMonth, int] = {}
+    for key, amount in value.items():
+        month = _month(key, spec)
+        found[month] = _int(amount, spec)
+        _check_range(spec, Decimal(found[month]))
+    return dict(sorted(found.items()))
+
+
 PARSERS: Mapping[str, Callable[[Any, ParamSpec], Any]] = {
     "int": _int,
     "money": _int,
@@ -131,6 +149,7 @@ PARSERS: Mapping[str, Callable[[Any, ParamSpec], Any]] = {
     "month": _month,
     "enum": _enum,
     "string": _string,
+    "month_amounts": _month_amounts,
 }
 
 
@@ -209,6 +228,13 @@ _JSON_TYPES: Mapping[str, dict[str, Any]] = {
     "month": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"},
     "enum": {"type": "string"},
     "string": {"type": "string", "maxLength": MAX_STRING_LENGTH},
+    "month_amounts": {
+        "type": "object",
+        "patternProperties": {r"^\d{4}-(0[1-9]|1[0-2])$": {"type": "integer"}},
+        "additionalProperties": False,
+        "minProperties": 1,
+        "maxProperties": MAX_MONTHS,
+    },
 }
 
 
@@ -232,10 +258,15 @@ def _property_schema(spec: ParamSpec) -> dict[str, Any]:
     if spec.type == "enum":
         schema["enum"] = list(spec.values)
         schema["x-values"] = {name: text.to_dict() for name, text in spec.values.items()}
+    target = schema
+    if spec.type == "month_amounts":  # the bounds are each amount's, not the object's
+        [(pattern, inner)] = schema["patternProperties"].items()
+        target = dict(inner)
+        schema["patternProperties"] = {pattern: target}
     if spec.minimum is not None:
-        schema["minimum"] = number_json(spec.minimum)
+        target["minimum"] = number_json(spec.minimum)
     if spec.maximum is not None:
-        schema["maximum"] = number_json(spec.maximum)
+        target["maximum"] = number_json(spec.maximum)
     if spec.default is not None:
         schema["default"] = spec.default
     if spec.not_before is not None:

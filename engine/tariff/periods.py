@@ -163,11 +163,6 @@ def days_by_year(first: date, last: date) -> dict[int, int]:
     return result
 
 
-def is_year_end_or_new_year(day: date) -> bool:
-    """Dec 29–31 and Jan 1–3: the days on which the 1.3 slot starts at 08:30 (第2表 (4))."""
-    return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
-
-
 def add_years(day: date, years: int) -> date:
     """The same date ``years`` later; 29 February moves to 1 March when the target year has none."""
     try:

@@ -111,6 +111,8 @@ def _price_item(
     params = parse_params(item.params, raw.get("params"), f"{prefix}.params", errors)
     if any(key.startswith(f"{prefix}.") or key == prefix for key in errors):
         return None
+    if not tariff.in_force(day):
+        return PricedItem(index, tariff, item, [_earlier_line(tariff, item)], [])
     context = ItemContext(tariff, item, params, day)
     try:
         lines = KINDS[item.kind].compute(context)
@@ -122,6 +124,26 @@ def _price_item(
         lines = [Line(item.title, status="cannot_be_priced", amount=None, gap=missing.gap)]
         lines[0].detail["figure"] = missing.figure.id
     return PricedItem(index, tariff, item, lines, list(context.used.values()))
+
+
+def _earlier(versions: list[Tariff], day: date) -> Tariff | None:
+    """The first version after ``day`` whose ``earlier_period`` holds it: the service existed then, at
+    prices the sources do not give (the quote says so, it is no request error)."""
+    later = [t for t in versions if t.effective_from > day]
+    if not later:
+        return None
+    first = min(later, key=lambda t: t.effective_from)
+    period = first.earlier_period
+    return first if period is not None and period.covers(day, first.effective_from) else None
+
+
+def _earlier_line(tariff: Tariff, item: Item) -> Line:
+    period = tariff.earlier_period
+    assert period is not None, "only a version whose earlier period holds the day gets here"
+    line = Line(item.title, status="cannot_be_priced", amount=None, gap=period.gap)
+    line.cite = (period.cite,)
+    line.detail["priced_from"] = tariff.effective_from.isoformat()
+    return line
 
 
 def _find_item(
@@ -138,7 +160,7 @@ def _find_item(
             Message(Code.QUOTE_UNKNOWN_TARIFF, known=known)
         )
         return None
-    tariff = next((t for t in versions if t.in_force(day)), None)
+    tariff = next((t for t in versions if t.in_force(day)), None) or _earlier(versions, day)
     if tariff is None:
         errors.setdefault(f"{prefix}.tariff", []).append(
             Message(Code.QUOTE_TARIFF_NOT_IN_FORCE, tariff=tariff_id, day=day)
@@ -215,7 +237,7 @@ def _render_line(entry: PricedItem, line: Line, rate: Decimal) -> dict[str, Any]
         "tax_basis": basis,
         "detail": line.detail,
         "cite": [c.to_dict() for c in (*line.cite, *entry.item.cite)],
-        "provenance": _weakest(entry.used),
+        "provenance": _weakest(entry.used) if line.amount is not None else None,
         "warnings": _warnings(entry, line),
         "readings": [_reading(entry.tariff, rid) for rid in entry.item.readings],
         "notes": [note.to_dict() for note in entry.item.notes],
@@ -249,6 +271,8 @@ def _taxed(
 
 
 def _weakest(used: list[Figure]) -> str:
+    """The weakest provenance of the figures a line's amount used; a line with no amount has none
+    (``null``): "sourced" on a line that cannot be priced would say the sources gave a price."""
     if not used:
         return "sourced"
     return max((f.provenance for f in used), key=lambda p: PROVENANCE_STRENGTH[p])
@@ -284,10 +308,10 @@ def _unsourced_message(figure: Figure) -> Text:
         "outside_fact": ("資料外の情報", "an outside fact, not in the sources"),
         "inferred": ("推定値", "an inference, not in the sources"),
     }[figure.provenance]
-    note = f" ({figure.note})" if figure.note else ""
+    note = figure.note
     return Text(
-        ja=f"{figure.label.ja}は{kind[0]}です{note}",
-        en=f"{figure.label.en} is {kind[1]}{note}",
+        ja=f"{figure.label.ja}は{kind[0]}です" + (f"（{note.ja}）" if note else ""),
+        en=f"{figure.label.en} is {kind[1]}" + (f" ({note.en})" if note else ""),
     )
 
 

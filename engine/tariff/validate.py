@@ -27,6 +27,7 @@ from ..format.sources import SEEDS
 from .model import (
     PRICE_BASES,
     Band,
+    EarlierPeriod,
     Example,
     Figure,
     Item,
@@ -36,11 +37,13 @@ from .model import (
 )
 from .money import tax_on
 from .validate_items import read_item
+from .validate_slots import read_time_slots
 
 TARIFF_KEYS = (
     "tariff",
     *HEADER_KEYS,
     "tax",
+    "earlier_period",
     "readings",
     "figures",
     "items",
@@ -59,6 +62,7 @@ FIGURE_KEYS = (
     "gap",
     "suggested",
     "tax_included",
+    "time_slots",
 )
 RATE_KEYS = ("rate", "effective_from", "effective_to", "provenance", "cite", "note")
 
@@ -70,6 +74,7 @@ class _Draft:
     header: Header = field(default_factory=Header)
     price_basis: PriceBasis | None = None
     tax_cite: Citation | None = None
+    earlier_period: EarlierPeriod | None = None
     readings: dict[str, Reading] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
     # Every figure id written, even a faulty one: an item naming it is not reported again.
@@ -103,6 +108,23 @@ def _stage_tax(checker: Checker, raw: MarkedDict, draft: _Draft) -> None:
     draft.price_basis = checker.required(node, "basis", "tax.basis", checker.one_of(PRICE_BASES))
     draft.tax_cite = checker.required(node, "cite", "tax.cite", checker.cite, draft.source_names)
     checker.optional(node, "note", "tax.note", checker.string)
+
+
+def _stage_earlier_period(checker: Checker, raw: MarkedDict, draft: _Draft) -> None:
+    """``earlier_period: {from?, cite, gap}``: days before ``effective_from`` the sources do not price."""
+    node = checker.optional(raw, "earlier_period", "earlier_period", checker.mapping)
+    if node is None:
+        return
+    path = "earlier_period"
+    checker.unknown_keys(node, ("from", "cite", "gap"), path)
+    start = checker.optional(node, "from", f"{path}.from", checker.day)
+    cite = checker.required(node, "cite", f"{path}.cite", checker.cite, draft.source_names)
+    gap = checker.required(node, "gap", f"{path}.gap", checker.gap)
+    effective_from = draft.header.effective_from
+    if start is not None and effective_from is not None and start >= effective_from:
+        checker.error("bad-value", "'from' must be before effective_from", node.where("from"), path)
+    if cite is not None and gap is not None:
+        draft.earlier_period = EarlierPeriod(start, gap, cite)
 
 
 def _stage_readings(checker: Checker, raw: MarkedDict, draft: _Draft) -> None:
@@ -165,6 +187,7 @@ def _stage_examples(checker: Checker, raw: MarkedDict, draft: _Draft) -> None:
 STAGES: tuple[Callable[[Checker, MarkedDict, _Draft], None], ...] = (
     _stage_header,
     _stage_tax,
+    _stage_earlier_period,
     _stage_readings,
     _stage_figures,
     _stage_items,
@@ -193,6 +216,7 @@ def _assemble(draft: _Draft, file: str) -> Tariff:
         items=draft.items,
         examples=tuple(draft.examples),
         file=file,
+        earlier_period=draft.earlier_period,
     )
 
 
@@ -211,6 +235,7 @@ def _figure(
     gap = checker.optional(node, "gap", f"{path}.gap", checker.gap)
     value = _figure_value(checker, node, path, gap)
     bands = _bands(checker, node, path)
+    time_slots = read_time_slots(checker, node, path)
     if "value" in node and "bands" in node:
         checker.error("conflict", "give 'value' or 'bands', not both", node.where("bands"), path)
     tax_included = node.get("tax_included")
@@ -227,7 +252,8 @@ def _figure(
     checker.in_order(
         effective_from, effective_to, node.where("effective_to"), f"{path}.effective_to"
     )
-    note = checker.optional(node, "note", f"{path}.note", checker.string)
+    # Shown in quote warnings in both languages: a {ja, en} text, not one string for both.
+    note = checker.optional(node, "note", f"{path}.note", checker.text)
     suggested = node.get("suggested")
     if scope.failed or label is None or unit is None or provenance is None or cite is None:
         return None
@@ -246,6 +272,7 @@ def _figure(
         suggested=None if suggested is None else str(suggested),
         tax_included=tax_included,
         location=node.location,
+        time_slots=time_slots,
     )
 
 

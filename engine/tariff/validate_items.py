@@ -316,10 +316,12 @@ def _check_slots(
                 where,
                 f"{path}.figures.{slot}",
             )
-        elif (shape == "bands") != bool(figure.bands):
+        elif (shape == "bands") != bool(figure.bands) or (
+            shape == "timed" and not figure.time_slots
+        ):
             checker.error(
                 "wrong-figure-shape",
-                f"slot '{slot}' needs a figure with {'bands' if shape == 'bands' else 'a value'}",
+                f"slot '{slot}' needs a figure with {_SHAPES[shape]}",
                 where,
                 f"{path}.figures.{slot}",
             )
@@ -331,3 +333,6 @@ def _check_slots(
                 _where(node, "figures", slot),
                 f"{path}.figures.{slot}",
             )
+
+
+_SHAPES = {"value": "a value", "bands": "bands", "timed": "a value and time_slots"}

@@ -1,6 +1,7 @@
 """The flets-elig command line: exit codes and what it prints."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,31 @@ def test_decide_rejects_unpaired_surrogates_instead_of_crashing(
     facts = '{"contractor": true, "units": 6, "prefecture": "\\ud800"}'
     assert main(["decide", "sample_refusals", "--facts", facts, "--rules", str(sample_path)]) == 2
     assert "unpaired UTF-16 surrogate" in capsys.readouterr().err
+
+
+def test_check_of_a_tariff_folder_checks_tariffs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tariff folder is checked as tariffs (not as 88 rule-file errors), and a broken tariff names
+    its file, line and field."""
+    from engine.paths import tariffs_dir
+
+    assert main(["check", str(tariffs_dir())]) == 0
+    out = capsys.readouterr().out
+    count = len(list(tariffs_dir().glob("*.yaml")))
+    assert f"{count} files, 0 rule sets valid, {count - 1} tariffs valid, 0 errors" in out
+    folder = tmp_path / "tariffs"
+    shutil.copytree(tariffs_dir(), folder)
+    broken = folder / "flets_joint.yaml"
+    broken.write_text(broken.read_text("utf-8").replace("version:", "versoin:", 1), "utf-8")
+    assert main(["check", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "flets_joint.yaml:2:" in out and "0 tariffs valid" in out
+
+
+def test_check_without_paths_checks_the_bundled_rules_and_tariffs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "tariffs valid" in out and out.endswith("0 errors, 0 warnings")

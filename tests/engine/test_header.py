@@ -39,7 +39,7 @@ def _tariff_diagnostics(tmp_path: Path, old: str, new: str) -> list[Diagnostic]:
 @pytest.mark.parametrize(
     ("rule_edit", "tariff_edit", "code", "path"),
     [
-        (("version: 1.0.0\n", ""), ("version: 1.0.0\n", ""), "missing-key", "version"),
+        (("version: 1.1.0\n", ""), ("version: 1.1.0\n", ""), "missing-key", "version"),
         (
             ("region: ntt_east", "region: east"),
             ("region: ntt_east", "region: east"),
@@ -47,8 +47,8 @@ def _tariff_diagnostics(tmp_path: Path, old: str, new: str) -> list[Diagnostic]:
             "region",
         ),
         (
-            ("version: 1.0.0", "version: 1.0"),
-            ("version: 1.0.0", "version: 1.0"),
+            ("version: 1.1.0", "version: 1.0"),
+            ("version: 1.1.0", "version: 1.0"),
             "wrong-type",
             "version",
         ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -121,3 +122,14 @@ def test_partial_answers_and_whatifs_in_japanese_have_none(bundled_rulebook: Rul
                 body = decision.to_dict("ja")
                 bad = [s for s in japanese_strings(body) if has_space_between_japanese(s)]
                 assert bad == [], (ruleset_id, json.dumps(body, ensure_ascii=False)[:400])
+
+
+def test_no_english_text_calls_a_source_document_the_seed(bundled_rulebook: Rulebook) -> None:
+    """English texts say "the source documents" (or the document's name): "seed" is the project's
+    word for the files, not the customer's (issue 17, "Text a customer hears")."""
+    found = [t.en for rs in bundled_rulebook.all_rulesets() for t in texts(rs)]
+    tariffs = load_tariffs(PROJECT_ROOT / "tariffs")
+    found += [t.en for tariff in tariffs.tariffs for t in texts(tariff)]
+    found += [t.en for t in CATALOGUE.values()]
+    found += [p.note for rs in bundled_rulebook.all_rulesets() for p in rs.parameters]
+    assert [t for t in found if re.search(r"\bseeds?\b", t, re.IGNORECASE)] == []

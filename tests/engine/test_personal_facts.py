@@ -91,6 +91,12 @@ rules:
     reason: basic_small
     message: {ja: 少人数は可, en: Few users are allowed}
     cite: {source: 001_ded95cce339fcddd.txt, clause: 表}
+    consequences:
+      - code: shared_id
+        message: {ja: IDを共有します, en: The ID is shared}
+        cite: {source: 001_ded95cce339fcddd.txt, clause: 表}
+        when: {fact: users, at_least: 2}
+        if_unknown: {ja: 2人以上ならIDを共有します, en: With two or more users the ID is shared}
 examples:
   - note: family
     as_of: 2024-06-01
@@ -238,6 +244,12 @@ MISTAKES: list[tuple[str, object]] = [
     ("parameters.max_users.type", "enum"),
     ("outcomes.allowed.kind", True),
     ("outcomes.refused.consequences.0.code", "Apply again"),
+    ("rules.1.consequences", "shared_id"),
+    ("rules.1.consequences.0.code", "Shared ID"),
+    ("rules.1.consequences.0.when", "users"),
+    ("rules.1.consequences.0.if_unknown", "2人以上"),
+    ("rules.1.consequences.0.if_unknown", {"ja": "2人以上"}),
+    ("rules.1.consequences.0.cite", {"source": "001_ded95cce339fcddd.txt"}),
     ("rules.0.id", "Family_any"),
     ("rules.0.id", "family__any"),
     ("rules.0.id", "料金"),
@@ -265,6 +277,10 @@ def _path(dotted: str) -> tuple[str | int, ...]:
 @pytest.mark.parametrize(("path", "value"), MISTAKES, ids=lambda v: repr(v))
 def test_a_type_mistake_the_schema_refuses_the_validator_refuses(path: str, value: object) -> None:
     assert verdicts(mutated(_path(path), value)) == (True, True)
+
+
+def test_if_unknown_without_when_is_refused_by_both() -> None:
+    assert verdicts(mutated(_path("rules.1.consequences.0.when"), DELETE)) == (True, True)
 
 
 JSON_VALUES = st.recursive(

@@ -28,7 +28,9 @@ def tariff_copy(tmp_path: Path) -> Callable[[str, str, str], Path]:
     def edit(file: str, old: str, new: str) -> Path:
         folder = tmp_path / "tariffs"
         if not folder.exists():
-            shutil.copytree(TARIFFS, folder)
+            # A draft folder: the edits try out figures an owner might set, under versions that
+            # this copy never published (its own ledger starts empty).
+            shutil.copytree(TARIFFS, folder, ignore=shutil.ignore_patterns("versions.lock"))
         path = folder / file
         text = path.read_text(encoding="utf-8")
         assert old in text, f"{old!r} not in {file}"

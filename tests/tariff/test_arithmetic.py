@@ -8,9 +8,15 @@ from decimal import Decimal
 import pytest
 
 from engine.messages.language import Text
+from engine.tariff import TariffBook
 from engine.tariff.kinds.joint import band_for
-from engine.tariff.kinds.tv_construction import onu_additions, out_of_hours_slot
-from engine.tariff.model import Band
+from engine.tariff.kinds.tv_construction import (
+    RATE_SLOTS,
+    onu_additions,
+    surcharge_at,
+    surcharge_for_code,
+)
+from engine.tariff.model import Band, TimeSlot
 from engine.tariff.money import prorate, split_tax_included, tax_on, truncate_yen
 from engine.tariff.periods import (
     YearMonth,
@@ -51,6 +57,13 @@ def test_onu_additions_follow_reading_am2(total: int, additions: int) -> None:
     assert onu_additions(total, 29000) == additions
 
 
+def _rates(book: TariffBook) -> dict[str, tuple[TimeSlot, ...]]:
+    """The bundled TV tariff's out-of-hours time slots (料金表 第2表 1(4)), by multiplier slot."""
+    tariff = book.versions("tv_transport")[-1]
+    item = tariff.items["construction"]
+    return {rate: tariff.figures[item.figures[rate]].time_slots for rate in RATE_SLOTS}
+
+
 @pytest.mark.parametrize(
     ("slot", "day", "expected"),
     [
@@ -63,8 +76,56 @@ def test_onu_additions_follow_reading_am2(total: int, additions: int) -> None:
         ("night", None, "night_multiplier"),
     ],
 )
-def test_out_of_hours_only_when_designated(slot: str, day: date | None, expected: str) -> None:
-    assert out_of_hours_slot(slot, day) == expected
+def test_out_of_hours_only_when_designated(
+    book: TariffBook, slot: str, day: date | None, expected: str | None
+) -> None:
+    found = surcharge_for_code(slot, day, _rates(book))
+    assert (found.rate if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        ("2026-12-02T08:29", "night"),
+        ("2026-12-02T08:30", None),
+        ("2026-12-02T16:59", None),
+        ("2026-12-02T17:00", "evening"),
+        ("2026-12-02T21:59", "evening"),
+        ("2026-12-02T22:00", "night"),
+        ("2026-12-02T23:59", "night"),
+        ("2026-12-03T00:00", "night"),
+        ("2026-12-28T21:00", "evening"),
+        ("2026-12-28T12:00", None),
+        ("2026-12-29T08:29", "night"),
+        ("2026-12-29T08:30", "year_end"),
+        ("2026-12-31T12:00", "year_end"),
+        ("2027-01-01T12:00", "year_end"),
+        ("2027-01-03T21:59", "year_end"),
+        ("2027-01-03T22:00", "night"),
+        ("2027-01-04T08:30", None),
+    ],
+)
+def test_the_slot_follows_from_the_start(book: TariffBook, start: str, expected: str) -> None:
+    found = surcharge_at(datetime.fromisoformat(start), _rates(book))
+    assert (found.time_slot.id if found else None) == expected
+
+
+def test_a_slot_over_midnight_and_days_over_new_year() -> None:
+    label = Text("x", "x")
+    night = TimeSlot(
+        "n", datetime(2000, 1, 1, 22).time(), datetime(2000, 1, 1, 8, 30).time(), None, label
+    )
+    assert night.contains(datetime(2026, 6, 1, 3, 0))
+    assert not night.contains(datetime(2026, 6, 1, 8, 30))
+    year_end = TimeSlot(
+        "y",
+        datetime(2000, 1, 1, 8, 30).time(),
+        datetime(2000, 1, 1, 22).time(),
+        ((12, 29), (1, 3)),
+        label,
+    )
+    assert year_end.on_day(date(2026, 12, 29)) and year_end.on_day(date(2027, 1, 3))
+    assert not year_end.on_day(date(2026, 12, 28)) and not year_end.on_day(date(2027, 1, 4))
 
 
 def test_february_periods() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.paths import PROJECT_ROOT
@@ -67,6 +67,7 @@ def _days(first: date, end: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((end - first).days)]
 
 
+@settings(deadline=None)  # quotes run the whole pipeline; a loaded machine is slow
 @given(
     st.decimals(min_value=0, max_value=Decimal("24.99"), places=2),
     st.decimals(min_value=0, max_value=Decimal("24.99"), places=2),
@@ -91,6 +92,7 @@ def test_onu_additions_are_monotone(a: int, b: int) -> None:
     )  # never more than one per started step
 
 
+@settings(deadline=None)  # quotes run the whole pipeline; a loaded machine is slow
 @given(st.integers(1, 300_000), st.integers(1, 300_000))
 def test_construction_total_is_monotone_in_onu_work(a: int, b: int) -> None:
     small, large = sorted((a, b))
@@ -103,6 +105,7 @@ def test_construction_total_is_monotone_in_onu_work(a: int, b: int) -> None:
     assert totals[0] <= totals[1]
 
 
+@settings(deadline=None)  # quotes run the whole pipeline; a loaded machine is slow
 @given(st.integers(0, 800), st.integers(0, 800))
 def test_interest_is_monotone_in_days_late(a: int, b: int) -> None:
     due = date(2023, 6, 30)

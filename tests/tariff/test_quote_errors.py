@@ -291,6 +291,20 @@ KIND_REFUSALS: list[tuple[dict[str, Any], str, Code, str, str]] = [
         "施工日を指定してください。",
     ),
     (
+        requested(
+            "tv_transport",
+            "construction",
+            onu_works=1,
+            starts_at="2026-12-30T10:00",
+            work_date="2026-12-30",
+        ),
+        "starts_at",
+        Code.STARTS_AT_OR_TIME_SLOT,
+        "give starts_at, or time_slot and work_date, not both: the slot follows from the start.",
+        "工事の開始日時（starts_at）を指定する場合は、施工時間帯（time_slot）と施工日（work_date）は"
+        "指定しないでください。時間帯は開始日時から決まります。",
+    ),
+    (
         requested("tv_transport", "construction", onu_works=1, onu_work_amount=30000),
         "onu_work_amount",
         Code.ONU_WORKS_OR_AMOUNT,

@@ -31,12 +31,14 @@ def test_unknown_field_suggests_the_right_one(tariff_copy: Edit) -> None:
     folder = tariff_copy(
         "flets_joint.yaml", "    provenance: sourced\n", "    provenence: sourced\n"
     )
+    text = (folder / "flets_joint.yaml").read_text(encoding="utf-8").splitlines()
+    line = next(n for n, row in enumerate(text, 1) if "provenence" in row)
     found = diagnostics(folder)
-    assert ("unknown-key", "figures.base_fee_menu.provenence", 33) in found
+    assert ("unknown-key", "figures.base_fee_menu.provenence", line) in found
     with pytest.raises(ValidationError) as caught:
         load_tariffs(folder)
     assert "did you mean 'provenance'?" in str(caught.value)
-    assert "flets_joint.yaml:33:5" in str(caught.value)
+    assert f"flets_joint.yaml:{line}:5" in str(caught.value)
 
 
 def test_a_bad_file_loads_nothing(tariff_copy: Edit) -> None:
@@ -77,8 +79,8 @@ def test_a_bad_file_loads_nothing(tariff_copy: Edit) -> None:
         ),
         (
             "tv_transport.yaml",
-            "readings: [AM11]",
-            "readings: [AM99]",
+            "readings: [AM11, BLK1]",
+            "readings: [AM99, BLK1]",
             "unknown-reading",
             "items.bulk_plan_early_abolition.readings[0]",
         ),
@@ -190,7 +192,7 @@ def test_a_float_default_is_a_diagnostic_not_a_crash(tariff_copy: Edit) -> None:
 
 
 def test_an_item_reading_that_is_no_text_is_a_diagnostic_not_a_crash(tariff_copy: Edit) -> None:
-    folder = tariff_copy("tv_transport.yaml", "readings: [AM11]", "readings: [[AM11]]")
+    folder = tariff_copy("tv_transport.yaml", "readings: [AM11, BLK1]", "readings: [[AM11]]")
     found = [(c, p) for c, p, _ in diagnostics(folder)]
     assert found == [("wrong-type", "items.bulk_plan_early_abolition.readings[0]")]
 
@@ -202,16 +204,16 @@ def test_yaml_syntax_errors_carry_the_line(tariff_copy: Edit) -> None:
 
 
 def test_missing_tax_table_is_an_error(tmp_path: Path, tariff_copy: Edit) -> None:
-    folder = tariff_copy("flets_joint.yaml", "version: 1.0.0", "version: 1.0.0")
+    folder = tariff_copy("flets_joint.yaml", "version: 1.1.0", "version: 1.1.0")
     (folder / "consumption-tax.yaml").unlink()
     assert ("missing-tax-table", "", 0) in diagnostics(folder)
 
 
 def test_overlapping_versions_are_refused(tariff_copy: Edit) -> None:
-    folder = tariff_copy("flets_joint.yaml", "version: 1.0.0", "version: 1.0.0")
+    folder = tariff_copy("flets_joint.yaml", "version: 1.1.0", "version: 1.1.0")
     text = (folder / "flets_joint.yaml").read_text(encoding="utf-8")
     (folder / "flets_joint_v2.yaml").write_text(
-        text.replace("version: 1.0.0", "version: 2.0.0").replace(
+        text.replace("version: 1.1.0", "version: 2.0.0").replace(
             "effective_from: 2019-10-01", "effective_from: 2025-01-01"
         ),
         encoding="utf-8",
@@ -223,7 +225,7 @@ def test_a_later_version_applies_from_its_date(tariff_copy: Edit) -> None:
     folder = tariff_copy("flets_joint.yaml", "effective_to: null", "effective_to: 2024-12-31")
     text = (folder / "flets_joint.yaml").read_text(encoding="utf-8")
     (folder / "flets_joint_v2.yaml").write_text(
-        text.replace("version: 1.0.0", "version: 2.0.0")
+        text.replace("version: 1.1.0", "version: 2.0.0")
         .replace("effective_from: 2019-10-01", "effective_from: 2025-01-01")
         .replace("effective_to: 2024-12-31", "effective_to: null")
         .replace("value: 880", "value: 990"),
@@ -233,10 +235,81 @@ def test_a_later_version_applies_from_its_date(tariff_copy: Edit) -> None:
     request = {"items": [{"tariff": "flets_joint", "item": "contract_fee"}]}
     assert book.quote({**request, "as_of": "2024-06-01"})["totals"]["amount_tax_included"] == 880
     assert book.quote({**request, "as_of": "2025-06-01"})["totals"]["amount_tax_included"] == 990
-    assert [t["version"] for t in book.list() if t["id"] == "flets_joint"] == ["1.0.0", "2.0.0"]
+    assert [t["version"] for t in book.list() if t["id"] == "flets_joint"] == ["1.1.0", "2.0.0"]
 
 
 def test_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as caught:
         load_tariffs(tmp_path / "absent")
     assert caught.value.errors[0].code == "missing-folder"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code", "path"),
+    [
+        # Unquoted, YAML 1.1 reads 17:00 as the number 1020: refused with a hint, not read as minutes.
+        (
+            'from: "17:00"',
+            "from: 17:00",
+            "wrong-type",
+            "figures.evening_multiplier.time_slots[1].from",
+        ),
+        ('to: "08:30"', 'to: "24:00"', "wrong-type", "figures.night_multiplier.time_slots[0].to"),
+        (
+            'from: "12-29"',
+            'from: "02-30"',
+            "wrong-type",
+            "figures.evening_multiplier.time_slots[0].days.from",
+        ),
+        ('to: "08:30"', 'to: "22:00"', "bad-value", "figures.night_multiplier.time_slots[0]"),
+        ("id: evening", "id: year_end", "duplicate-id", "figures.evening_multiplier.time_slots[1]"),
+        (
+            "    time_slots:\n      - id: night\n",
+            "    tslots:\n      - id: night\n",
+            "unknown-key",
+            "figures.night_multiplier.tslots",
+        ),
+    ],
+)
+def test_time_slots_are_checked(
+    tariff_copy: Edit, old: str, new: str, code: str, path: str
+) -> None:
+    found = [(c, p) for c, p, _ in diagnostics(tariff_copy("tv_transport.yaml", old, new))]
+    assert (code, path) in found
+
+
+def test_a_multiplier_without_time_slots_is_the_wrong_shape(tariff_copy: Edit) -> None:
+    """The construction kind derives the slot from the start: its multipliers must carry their hours."""
+    old = '    time_slots:\n      - id: night\n        from: "22:00"\n        to: "08:30"\n'
+    folder = tariff_copy("tv_transport.yaml", old, "    unused_slots:\n")
+    text = (folder / "tv_transport.yaml").read_text(encoding="utf-8")
+    start = text.index("    unused_slots:\n")
+    end = text.index("\n", text.index("label:", start)) + 1
+    (folder / "tv_transport.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
+    found = [(c, p) for c, p, _ in diagnostics(folder)]
+    assert found == [("wrong-figure-shape", "items.construction.figures.night_multiplier")]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code", "path"),
+    [
+        ("  from: 2011-08-02\n", "  from: 2019-10-01\n", "bad-value", "earlier_period"),
+        (
+            "  from: 2011-08-02\n",
+            "  from: 2011-08-02\n  to: 2019-09-30\n",
+            "unknown-key",
+            "earlier_period.to",
+        ),
+        (
+            '  cite: {source: 003_a579988be9a5b70a.txt, clause: "サービス開始年月日"}\n',
+            "",
+            "missing-key",
+            "earlier_period.cite",
+        ),
+    ],
+)
+def test_the_earlier_period_is_checked(
+    tariff_copy: Edit, old: str, new: str, code: str, path: str
+) -> None:
+    found = [(c, p) for c, p, _ in diagnostics(tariff_copy("flets_joint.yaml", old, new))]
+    assert (code, path) in found

@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType, ModuleType
 
-from . import common, joint, merchant, passport, tv_billing, tv_bulk, tv_construction, tv_penalties
+from . import (
+    common,
+    joint,
+    merchant,
+    passport,
+    tv_billing,
+    tv_bulk,
+    tv_construction,
+    tv_penalties,
+    tv_schedule,
+)
 from .contract import KindSpec
 
 MODULES: tuple[ModuleType, ...] = (
@@ -18,6 +28,7 @@ MODULES: tuple[ModuleType, ...] = (
     tv_construction,
     tv_penalties,
     tv_bulk,
+    tv_schedule,
     joint,
     passport,
     merchant,

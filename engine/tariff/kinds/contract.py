@@ -21,10 +21,12 @@ from typing import Any, Literal
 from ...format.common import Citation, Gap
 from ...messages import Code, Message
 from ...messages.language import Text
-from ..model import Band, Figure, Item, ParamType, Tariff
+from ..model import Band, Figure, Item, ParamType, Tariff, TimeSlot
 
 LineStatus = Literal["priced", "not_charged", "cannot_be_priced", "refused"]
-FigureShape = Literal["value", "bands"]
+#: ``value``: one number; ``bands``: a size table; ``timed``: one number and the ``time_slots`` it
+#: applies in (料金表 第2表 1(4)).
+FigureShape = Literal["value", "bands", "timed"]
 
 
 @dataclass
@@ -143,6 +145,10 @@ class ItemContext:
     def bands(self, slot: str) -> tuple[Band, ...]:
         return self.figure(slot).bands
 
+    def time_slots(self, slot: str) -> tuple[TimeSlot, ...]:
+        """The times of day the figure in ``slot`` applies in; reading them does not make it used."""
+        return self.tariff.figures[self.item.figures[slot]].time_slots
+
     def label(self, slot: str) -> Text:
         """The figure's label, for a line's description; reading it does not make the figure used."""
         return self.tariff.figures[self.item.figures[slot]].label
@@ -165,6 +171,26 @@ class ItemContext:
             cite=(self.cite(slot),),
             **extra,
         )
+
+
+def refunded(lines: list[Line], reason: Text) -> list[Line]:
+    """The refund of charges already paid, as negative lines mirroring each one (第22条1 ただし書,
+    料金表 第1表 1(4)ア ただし書): line by line, so a line-taxed refund returns exactly the tax paid."""
+    return [
+        Line(
+            Text(ja=f"返還：{line.description.ja}", en=f"Refund: {line.description.en}"),
+            quantity=line.quantity,
+            unit_price=None if line.unit_price is None else -line.unit_price,
+            amount=None if line.amount is None else -line.amount,
+            detail={**line.detail, "refund": True},
+            cite=line.cite,
+            reason=reason,
+            warnings=list(line.warnings),
+            taxable=line.taxable,
+        )
+        for line in lines
+        if line.status == "priced" and line.amount
+    ]
 
 
 def _not_in_force_gap(figure: Figure, day: date) -> Gap:

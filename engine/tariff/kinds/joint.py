@@ -33,10 +33,13 @@ def size_band_monthly(ctx: ItemContext) -> list[Line]:
     band = band_for(bands, size)
     detail: dict[str, object] = {"size_mb": str(size)}
     if band is None:
+        # The table's own name for its rows: 基本利用料 has メニュー, 配信対象ごと加算料 プラン (003 料金 1).
+        table = ctx.label("bands")
         reason = text(
-            f"{bands[-1].below}MB以上のメニューは料金表にありません（配信不可として扱います。読みAM13）",
-            f"The tariff has no menu for {bands[-1].below} MB or more: treated as not deliverable "
-            "(reading AM13)",
+            f"{table.ja}の料金表は{bands[-1].below}MB未満までで、{size}MBの区分はありません"
+            "（配信不可として扱います。読みAM13）",
+            f"The {table.en} table stops below {bands[-1].below} MB: {size} MB has no tier, "
+            "treated as not deliverable (reading AM13)",
         )
         return [Line(ctx.item.title, status="refused", amount=None, reason=reason, detail=detail)]
     detail["band"] = band.label.en
@@ -50,7 +53,17 @@ def size_band_monthly(ctx: ItemContext) -> list[Line]:
             "月額利用料は登録月の翌月から課金します（日割りなし）",
             "Monthly fees start the month after registration (no proration)",
         )
-        return [Line(band.label, status="not_charged", amount=0, reason=reason, detail=detail)]
+        return [
+            Line(
+                band.label,
+                status="not_charged",
+                quantity=quantity,
+                unit_price=band.value,
+                amount=0,
+                reason=reason,
+                detail=detail,
+            )
+        ]
     return [
         Line(
             band.label,

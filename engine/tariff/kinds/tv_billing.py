@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
+from ...format.common import Gap
 from ...messages import Code
 from ...messages.language import Text
 from ..money import prorate, truncate_yen
@@ -22,7 +23,7 @@ from ..periods import (
     seconds_by_month,
     whole_blocks,
 )
-from .contract import ItemContext, KindParam, Line, ParamProblem, kind, text
+from .contract import ItemContext, KindParam, Line, ParamProblem, kind, refunded, text
 
 SECONDS_PER_DAY = 86_400
 
@@ -93,11 +94,33 @@ def prorated_monthly(ctx: ItemContext) -> list[Line]:
         "known_at": KindParam("datetime"),
         "restored_at": KindParam("datetime"),
         "cause": KindParam("enum"),
+        "lines": KindParam("int"),
     },
     figures={"monthly": "value"},
 )
 def outage_credit(ctx: ItemContext) -> list[Line]:
-    """Fees not owed for an outage (第21条2(3) table, 通則3): whole 24-hour blocks, or all time (intent)."""
+    """Fees not owed for an outage (第21条2(3) table, 通則3): whole 24-hour blocks, or all time (intent);
+    per line, then × the lines the outage hit (as the monthly fee is prorated per line)."""
+    return _outage_credit(ctx, per_line=ctx.param("lines"), together=1)
+
+
+@kind(
+    "bulk_plan_outage_credit",
+    params={
+        "known_at": KindParam("datetime"),
+        "restored_at": KindParam("datetime"),
+        "cause": KindParam("enum"),
+        "units": KindParam("int"),
+    },
+    figures={"monthly": "value"},
+)
+def bulk_plan_outage_credit(ctx: ItemContext) -> list[Line]:
+    """The same for a bulk-plan contract: the agreed units × the unit fee, credited as one amount (the
+    bulk plan's monthly charge is prorated as one amount too)."""
+    return _outage_credit(ctx, per_line=1, together=ctx.param("units"))
+
+
+def _outage_credit(ctx: ItemContext, per_line: int, together: int) -> list[Line]:
     cause = ctx.param("cause")
     known_at: datetime = ctx.param("known_at")
     restored_at: datetime = ctx.param("restored_at")
@@ -105,14 +128,16 @@ def outage_credit(ctx: ItemContext) -> list[Line]:
         return [
             _no_credit(ctx, text("契約者の責めによる利用不能", "The contractor caused the outage"))
         ]
-    monthly = ctx.yen("monthly")
+    monthly = ctx.yen("monthly") * together
+    quantity = per_line * together
     if cause == "ntt_intent_or_gross_negligence":
         seconds = seconds_by_month(known_at, restored_at)
         return [
             _credit_line(
                 ctx,
                 month,
-                truncate_yen(Fraction(monthly * secs, month.days * SECONDS_PER_DAY)),
+                truncate_yen(Fraction(monthly * secs, month.days * SECONDS_PER_DAY)) * per_line,
+                quantity,
                 {"seconds": secs},
             )
             for month, secs in seconds.items()
@@ -130,21 +155,25 @@ def outage_credit(ctx: ItemContext) -> list[Line]:
             )
         ]
     return [
-        _credit_line(ctx, month, prorate(monthly, count, month.days), {"blocks": count})
+        _credit_line(
+            ctx, month, prorate(monthly, count, month.days) * per_line, quantity, {"blocks": count}
+        )
         for month, count in blocks.items()
     ]
 
 
 def _credit_line(
-    ctx: ItemContext, month: YearMonth, credit: int, detail: dict[str, object]
+    ctx: ItemContext, month: YearMonth, credit: int, quantity: int, detail: dict[str, object]
 ) -> Line:
+    """A month's credit for ``quantity`` lines or units; ``unit_price`` is the whole credit when it was
+    computed on the units together, so it is shown only when it divides evenly."""
     return Line(
         text(
             f"{ctx.label('monthly').ja}の減額（{month}）",
             f"{ctx.label('monthly').en}: amount not owed ({month})",
         ),
-        quantity=1,
-        unit_price=-credit,
+        quantity=quantity,
+        unit_price=-(credit // quantity) if credit % quantity == 0 else None,
         amount=-credit,
         detail={"month": str(month), "days_in_month": month.days, **detail},
         cite=(ctx.cite("monthly"),),
@@ -227,26 +256,74 @@ def _invoice_exclusion(ctx: ItemContext, start: YearMonth, charges: YearMonth) -
     "operator_change_fee",
     params={
         "contracts": KindParam("int"),
-        "simultaneous_changes": KindParam("int"),
+        "simultaneous": KindParam("enum"),
         "to_collab_operator_service": KindParam("bool"),
         "cancelled_before_change": KindParam("bool"),
+        "already_paid": KindParam("bool"),
     },
     figures={"fee": "value"},
 )
 def operator_change_fee(ctx: ItemContext) -> list[Line]:
-    """Operator-change fee (第1表 1(4), 2(3)): per contract; simultaneous changes count once."""
+    """Operator-change fee (第1表 1(4), 2(3)): per contract; two or more changes made at the same time
+    count as one only when they are of the kinds NTT defines separately (1(4)イ), which the sources do
+    not list: unconfirmed, the quote cannot say whether one fee or one per contract is owed."""
     if ctx.param("to_collab_operator_service"):
         reason = text(
             "光コラボレーション事業者のサービスへ移行する事業者変更には適用しません（第1表1(4)ア）",
             "Not charged for a change into a collaboration operator's service (第1表1(4)ア)",
         )
         return [Line(ctx.item.title, status="not_charged", amount=0, reason=reason)]
+    contracts = ctx.param("contracts")
+    simultaneous = ctx.param("simultaneous")
+    fee = ctx.yen("fee")
+    if contracts > 1 and simultaneous == "simultaneous_unconfirmed":
+        return [_unconfirmed_simultaneous(ctx, contracts, fee)]
+    counted_as_one = contracts > 1 and simultaneous == "simultaneous_specified"
+    line = ctx.line("fee", 1 if counted_as_one else contracts, fee)
+    line.detail["contracts"] = contracts
+    line.detail["counted_as_one"] = counted_as_one
     if ctx.param("cancelled_before_change"):
-        reason = text(
-            "事業者変更の実施前に解除されたため支払いを要しません（支払済みなら返還）（第1表1(4)ア）",
-            "Cancelled before the change: nothing is owed, and a paid fee is refunded",
-        )
-        return [Line(ctx.item.title, status="not_charged", amount=0, reason=reason)]
-    line = ctx.line("fee", ctx.param("contracts"), ctx.yen("fee"))
-    line.detail["simultaneous_changes_counted_as_one"] = ctx.param("simultaneous_changes")
+        return _cancelled_before_change(ctx, line)
     return [line]
+
+
+def _unconfirmed_simultaneous(ctx: ItemContext, contracts: int, fee: int) -> Line:
+    gap = Gap(
+        missing=text(
+            "同時に行う2以上の事業者変更を1とみなす対象は「当社が別に定めるもの」とされ、"
+            "資料にありません（第1表1(4)イ）",
+            'Which simultaneous operator changes count as one is "defined separately" by NTT '
+            "and not in the sources (第1表1(4)イ)",
+        ),
+        ask=text(
+            "NTT東日本に、これらの事業者変更が1とみなされる対象かを確認",
+            "NTT East, whether these changes are of the kinds counted as one",
+        ),
+    )
+    return Line(
+        ctx.item.title,
+        status="cannot_be_priced",
+        quantity=contracts,
+        unit_price=fee,
+        amount=None,
+        gap=gap,
+        detail={"if_counted_as_one": fee, "if_not": fee * contracts, "contracts": contracts},
+    )
+
+
+def _cancelled_before_change(ctx: ItemContext, line: Line) -> list[Line]:
+    """Nothing is owed; a fee already paid comes back as an amount (第1表1(4)ア ただし書)."""
+    if ctx.param("already_paid"):
+        return refunded(
+            [line],
+            text(
+                "事業者変更の実施前に解除があったため、支払済みの事業者変更手数料を返還します"
+                "（第1表1(4)アただし書）",
+                "Cancelled before the change: the fee already paid is refunded (第1表1(4)ア proviso)",
+            ),
+        )
+    reason = text(
+        "事業者変更の実施前に解除されたため支払いを要しません（第1表1(4)アただし書）",
+        "Cancelled before the change: nothing is owed (第1表1(4)ア proviso)",
+    )
+    return [Line(ctx.item.title, status="not_charged", amount=0, reason=reason)]

@@ -6,13 +6,15 @@ through named slots, so a new price needs a YAML edit, not a code change.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from ...format.common import Gap
 from ...messages import Code
+from ..model import TimeSlot
 from ..money import exact, truncate_yen
-from ..periods import is_year_end_or_new_year
-from .contract import ItemContext, KindParam, Line, ParamProblem, kind, text
+from .contract import ItemContext, KindParam, Line, ParamProblem, kind, refunded, text
 
 
 def onu_additions(onu_total: int, step: int) -> int:
@@ -26,18 +28,49 @@ def onu_additions(onu_total: int, step: int) -> int:
     return -(-(onu_total - step) // step)
 
 
-def out_of_hours_slot(slot: str, work_date: date | None) -> str | None:
-    """The multiplier slot for a designated time slot (第2表 (4)), or None for the standard fee.
+#: The kind's multiplier slots, in the order their time slots are tried: the first that contains the
+#: start wins (the source's slots do not overlap; a tariff that made them overlap gets the night rate).
+RATE_SLOTS = ("night_multiplier", "evening_multiplier")
 
-    Only a designated slot is surcharged. A designated daytime slot costs × 1.3 on Dec 29–Jan 3, when the
-    evening rate runs from 08:30.
+#: A designated slot as the applicant's code names it (``time_slot``), and the multiplier slot it is.
+DESIGNATED = {"night": "night_multiplier", "evening": "evening_multiplier"}
+
+
+@dataclass(frozen=True)
+class Surcharge:
+    """The out-of-hours rate a job is priced at: the multiplier's slot and the time slot that chose it."""
+
+    rate: str
+    time_slot: TimeSlot
+
+
+def surcharge_at(moment: datetime, rates: Mapping[str, tuple[TimeSlot, ...]]) -> Surcharge | None:
+    """The rate of a job starting at ``moment`` (料金表 第2表 1(4), reading TR2): the first multiplier
+    whose time slots (hours and days, from the tariff file) contain the start; None = standard fee."""
+    for rate in RATE_SLOTS:
+        for time_slot in rates.get(rate, ()):
+            if time_slot.contains(moment):
+                return Surcharge(rate, time_slot)
+    return None
+
+
+def surcharge_for_code(
+    code: str, work_date: date | None, rates: Mapping[str, tuple[TimeSlot, ...]]
+) -> Surcharge | None:
+    """The rate of a designated slot given by its code (``time_slot``): evening and night are their
+    multipliers' plain hours; a designated daytime costs a multiplier only on the days one of its time
+    slots is limited to (29 December–3 January, when the 1.3 slot starts at 08:30); not designated: none.
     """
-    if slot == "night":
-        return "night_multiplier"
-    if slot == "evening":
-        return "evening_multiplier"
-    if slot == "daytime" and work_date is not None and is_year_end_or_new_year(work_date):
-        return "evening_multiplier"
+    rate = DESIGNATED.get(code)
+    if rate is not None:
+        plain = [s for s in rates.get(rate, ()) if s.days is None]
+        return Surcharge(rate, plain[0]) if plain else None
+    if code != "daytime" or work_date is None:
+        return None
+    for rate in RATE_SLOTS:
+        for time_slot in rates.get(rate, ()):
+            if time_slot.days is not None and time_slot.on_day(work_date):
+                return Surcharge(rate, time_slot)
     return None
 
 
@@ -47,10 +80,12 @@ def out_of_hours_slot(slot: str, work_date: date | None) -> str | None:
         "exchange_works": KindParam("int"),
         "onu_works": KindParam("int"),
         "onu_work_amount": KindParam("money", optional=True),
-        "time_slot": KindParam("enum"),
+        "time_slot": KindParam("enum", optional=True),
         "work_date": KindParam("date", optional=True),
+        "starts_at": KindParam("datetime", optional=True),
         "status": KindParam("enum"),
         "cost_of_work_done": KindParam("money", optional=True),
+        "already_paid": KindParam("bool"),
     },
     figures={
         "basic": "value",
@@ -59,29 +94,55 @@ def out_of_hours_slot(slot: str, work_date: date | None) -> str | None:
         "exchange_only_basic": "value",
         "exchange_work": "value",
         "onu_work": "value",
-        "evening_multiplier": "value",
-        "night_multiplier": "value",
+        "evening_multiplier": "timed",
+        "night_multiplier": "timed",
         "out_of_hours_deduction": "value",
     },
 )
 def tv_construction(ctx: ItemContext) -> list[Line]:
     """Construction fees for one job (or simultaneous jobs counted as one) under 第2表 and 第22条."""
     status = ctx.param("status")
-    if status == "cancelled_before_start":
-        reason = text(
-            "工事の着手前に解除等があったため工事費の支払いを要しません（第22条1）",
-            "Cancelled before the work started: no construction fee is owed (第22条1)",
-        )
-        return [Line(ctx.item.title, status="not_charged", amount=0, reason=reason)]
     if status == "cancelled_during_work":
         return [_partial_work_line(ctx)]
+    if status != "cancelled_before_start":
+        return _fee_lines(ctx)
+    if ctx.param("already_paid"):
+        reason = text(
+            "工事の着手前に解除等があったため、支払済みの工事費を返還します（第22条1 ただし書）",
+            "Cancelled before the work started: the fee already paid is refunded (第22条1 proviso)",
+        )
+        return refunded(_fee_lines(ctx), reason)
+    reason = text(
+        "工事の着手前に解除等があったため工事費の支払いを要しません（第22条1 ただし書）",
+        "Cancelled before the work started: no construction fee is owed (第22条1 proviso)",
+    )
+    return [Line(ctx.item.title, status="not_charged", amount=0, reason=reason)]
+
+
+def _fee_lines(ctx: ItemContext) -> list[Line]:
+    """The fee of the job: the work lines and, for a designated out-of-hours slot, its surcharge."""
     lines = _standard_work_lines(ctx)
-    slot = out_of_hours_slot(ctx.param("time_slot"), ctx.param("work_date"))
-    if ctx.param("time_slot") == "daytime" and ctx.param("work_date") is None:
-        raise ParamProblem("work_date", Code.WORK_DATE_FOR_DAYTIME)
-    if slot is not None:
-        lines.append(_surcharge_line(ctx, slot, sum(line.amount or 0 for line in lines)))
+    surcharge = _surcharge(ctx)
+    if ctx.param("starts_at") is not None:
+        lines[0].detail["starts_at"] = ctx.param("starts_at").isoformat(timespec="minutes")
+        lines[0].detail["out_of_hours"] = surcharge is not None
+    if surcharge is not None:
+        lines.append(_surcharge_line(ctx, surcharge, sum(line.amount or 0 for line in lines)))
     return lines
+
+
+def _surcharge(ctx: ItemContext) -> Surcharge | None:
+    """From the start (``starts_at``) or from the designated slot's code (``time_slot``), not both."""
+    rates = {rate: ctx.time_slots(rate) for rate in RATE_SLOTS}
+    starts_at: datetime | None = ctx.param("starts_at")
+    code = ctx.param("time_slot")
+    if starts_at is not None:
+        if code is not None or ctx.param("work_date") is not None:
+            raise ParamProblem("starts_at", Code.STARTS_AT_OR_TIME_SLOT)
+        return surcharge_at(starts_at, rates)
+    if code == "daytime" and ctx.param("work_date") is None:
+        raise ParamProblem("work_date", Code.WORK_DATE_FOR_DAYTIME)
+    return surcharge_for_code(code or "not_designated", ctx.param("work_date"), rates)
 
 
 def _standard_work_lines(ctx: ItemContext) -> list[Line]:
@@ -119,13 +180,14 @@ _CALLER_SUPPLIED = text(
 )
 
 
-def _surcharge_line(ctx: ItemContext, slot: str, total: int) -> Line:
-    multiplier = ctx.number(slot)
+def _surcharge_line(ctx: ItemContext, surcharge: Surcharge, total: int) -> Line:
+    """The surcharge as a line of its own: ``(total − 1,000) × m + 1,000`` less the total."""
+    multiplier = ctx.number(surcharge.rate)
     deduction = ctx.yen("out_of_hours_deduction")
     surcharged = truncate_yen((exact(total) - deduction) * exact(multiplier) + deduction)
     extra = surcharged - total
     return Line(
-        ctx.label(slot),
+        surcharge.time_slot.label,
         quantity=1,
         unit_price=extra,
         amount=extra,
@@ -133,9 +195,9 @@ def _surcharge_line(ctx: ItemContext, slot: str, total: int) -> Line:
             "total_before": total,
             "multiplier": str(multiplier),
             "total_after": surcharged,
-            "time_slot": ctx.param("time_slot"),
+            "time_slot": surcharge.time_slot.id,
         },
-        cite=(ctx.cite(slot),),
+        cite=(ctx.cite(surcharge.rate),),
     )
 
 
