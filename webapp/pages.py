@@ -1,7 +1,10 @@
-"""The sales page: pick a check, fill the form generated from its facts, read the cited answer.
+"""The sales workspace: pick what the customer wants, answer its questions, hand over the answer.
 
 Server-rendered and usable without JavaScript. Japanese first; ``?lang=en`` switches to English and is
-remembered in a cookie. The page asks the same engine the API asks, through the same rulebook accessor.
+remembered in a cookie. The start page groups the situations of :mod:`webapp.sales.situations` by
+product and by what the customer wants; each situation page runs every check and the quote of the
+order in one answer (:mod:`webapp.sales.answer`), with a reference, a permalink that shows the recorded
+answer again (:mod:`webapp.sales.records`) and a print view. Every rule set also has its own page.
 Who may use it and the CSRF token of every form are :mod:`webapp.security`'s: its guard runs before
 every view here, so a refused request decides nothing.
 """
@@ -11,17 +14,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from engine import FactsError, NoVersionInForceError
 from engine.messages import Code, Message, localized
-from engine.messages.language import Lang
-from engine.rules.model import RuleSet
+from engine.messages.catalogue import CATALOGUE
+from engine.messages.language import Text
 
-from .forms import AS_OF_FIELD, as_of_from_form, facts_from_form, form_fields
 from .i18n import LANG_COOKIE, as_lang, page_lang
-from .page_quotes import quote_for_decision
-from .problems import message_lists, problem_for_engine_error
+from .observability import current_request_id
+from .problems import Problem
+from .sales import situation_title, source_titles, start_page
+from .sales.answer import FormProblem, answer
+from .sales.form import build_form, read_submission
+from .sales.records import encode_quote, recorded_answer, records_of
+from .sales.situations import BY_ID, Situation, When, single_check
 from .security import page_access_code, page_guard, safe_next, sign_in, sign_out
 from .state import get_rulebook
 
@@ -42,6 +49,40 @@ def remember_language(response: Response) -> Response:
         response.set_cookie(LANG_COOKIE, chosen, max_age=ONE_YEAR, samesite="Lax", httponly=True,
                             secure=request.is_secure)  # fmt: skip
     return response
+
+
+@bp.context_processor
+def page_helpers() -> dict[str, Any]:
+    """``msg(code, **params)``: a catalogue text in the page's language; ``localize(message)``."""
+    lang = page_lang()
+
+    def msg(code: str, **params: object) -> Markup:
+        """Parameters are escaped (Markup ones, e.g. a macro's output, are kept as they are)."""
+        return Markup(CATALOGUE[Code(code.lower())](lang)).format(**params)
+
+    def localize(message: object) -> str:
+        """A form error (a coded message, a bilingual text or plain text) in the page's language."""
+        if isinstance(message, Text):
+            return message(lang)
+        return localized(message, lang) if isinstance(message, str) else str(message)
+
+    def quoted(labels: list[str]) -> Markup:
+        """Value labels in quotation marks, joined by "or"."""
+        marks = ("「", "」") if lang == "ja" else ("\u201c", "\u201d")
+        return msg("sales_or").join(
+            Markup("{}{}{}").format(marks[0], label, marks[1]) for label in labels
+        )
+
+    def when_text(when: When, code: str = "sales_quote_only_if") -> Markup:
+        """When a check or a quote item applies, in the words of the question it depends on."""
+        spec = get_rulebook().shown_version(when.ruleset).fact(when.fact)
+        value = next((v.label(lang) for v in spec.values if v.value == when.value), None)
+        if value is None:
+            value = msg("sales_yes") if when.value == "true" else msg("sales_no")
+        return msg(code, fact=spec.label(lang), value=value)
+
+    return {"msg": msg, "localize": localize, "quoted": quoted, "when_text": when_text,
+            "yen": lambda n: f"{n:,}"}  # fmt: skip
 
 
 def _signin_page(status: int = 200, error: str | None = None) -> Response:
@@ -76,78 +117,124 @@ def signout() -> BaseResponse:
 
 @bp.get("/")
 def index() -> str:
-    book = get_rulebook()
-    rulesets = [book.shown_version(rid) for rid in book.ids()]
-    return render_template("index.html", rulesets=rulesets, lang=page_lang())
+    """The start page: situations by product and by what the customer wants, with search."""
+    lang = page_lang()
+    query = request.args.get("q", "").strip()[:100]
+    page = start_page(lang, query)
+    return render_template("index.html", lang=lang, page=page, query=query)
 
 
-def _translated(errors: dict[str, list[str]], lang: Lang) -> dict[str, list[str]]:
-    return {k: [localized(m, lang) for m in v] for k, v in errors.items()}
+# --- situation pages ------------------------------------------------------------------------------
 
 
-def _source_titles(rs: RuleSet) -> dict[str, str]:
-    return {s.file: s.title for s in rs.sources}
+def _situation(situation_id: str) -> Situation:
+    found = BY_ID.get(situation_id)
+    if found is None:
+        raise Problem("not-found", Message(Code.SALES_SITUATION_NOT_FOUND, situation=situation_id))
+    return found
 
 
-def _render_check(rs: RuleSet, lang: Lang, status: int = 200, **context: Any) -> Response:
-    context.setdefault("fields", form_fields(rs, lang))
+def _action(situation: Situation) -> str:
+    if situation.title is None:
+        return url_for("pages.check_submit", ruleset_id=situation.checks[0].ruleset)
+    return url_for("pages.situation_submit", situation_id=situation.id)
+
+
+def _render(situation: Situation, status: int = 200, **context: Any) -> Response:
+    lang = page_lang()
+    context.setdefault("form", build_form(situation, lang))
     html = render_template(
-        "check.html",
-        ruleset=rs,
+        "situation.html",
         lang=lang,
-        as_of_field=AS_OF_FIELD,
-        source_titles=_source_titles(rs),
+        situation=situation,
+        title=situation_title(situation, lang),
+        action=_action(situation),
+        sources=source_titles(),
         **context,
     )
     return make_response(html, status)
 
 
+def _submit(situation: Situation) -> Response:
+    """Answer the whole order; on bad input show the form with the messages next to the fields (422)."""
+    lang = page_lang()
+    blank = build_form(situation, lang)
+    sub = read_submission(blank, request.form)
+    try:
+        result = answer(sub, lang, current_request_id())
+    except FormProblem as problem:
+        form = build_form(situation, lang, request.form, problem.errors)
+        return _render(situation, 422, form=form, general=problem.errors.get("__general", []))
+    form = build_form(situation, lang, request.form)
+    permalink = print_link = None
+    if result.reference is not None:
+        quoted_items = encode_quote(sub.quote_items) or None
+        permalink, print_link = _links(result.reference, situation.id, quoted_items)
+    return _render(situation, form=form, result=result, permalink=permalink, print_link=print_link)
+
+
+@bp.get("/s/<situation_id>")
+def situation_form(situation_id: str) -> Response:
+    return _render(_situation(situation_id))
+
+
+@bp.post("/s/<situation_id>")
+def situation_submit(situation_id: str) -> Response:
+    return _submit(_situation(situation_id))
+
+
 @bp.get("/checks/<ruleset_id>")
 def check_form(ruleset_id: str) -> Response:
-    rs = get_rulebook().shown_version(ruleset_id)
-    return _render_check(rs, page_lang())
-
-
-def _invalid(
-    rs: RuleSet,
-    lang: Lang,
-    fact_errors: dict[str, list[str]] | None = None,
-    as_of_errors: list[str] | None = None,
-) -> Response:
-    """The form again, each message next to its field, with a summary on top (HTTP 422)."""
-    fields = form_fields(rs, lang, request.form, _translated(fact_errors or {}, lang))
-    return _render_check(
-        rs,
-        lang,
-        422,
-        fields=fields,
-        as_of=request.form.get(AS_OF_FIELD, ""),
-        as_of_errors=[localized(m, lang) for m in as_of_errors or []],
-        has_errors=True,
-    )
+    get_rulebook().versions(ruleset_id)  # 404 for an unknown rule set
+    return _render(single_check(ruleset_id))
 
 
 @bp.post("/checks/<ruleset_id>")
 def check_submit(ruleset_id: str) -> Response:
-    """Decide from the submitted form; on bad input show the form with the messages (422)."""
+    get_rulebook().versions(ruleset_id)
+    return _submit(single_check(ruleset_id))
+
+
+# --- recorded answers -----------------------------------------------------------------------------
+
+
+@bp.get("/answers/<reference>")
+def recorded(reference: str) -> Response:
+    """A recorded answer again, from the decision log (``?view=print``: the sheet to hand over)."""
     lang = page_lang()
-    book = get_rulebook()
-    rs = book.shown_version(ruleset_id)
-    as_of, as_of_errors = as_of_from_form(request.form)
-    if as_of_errors:
-        return _invalid(rs, lang, as_of_errors=as_of_errors)
-    try:
-        decision = book.decide(ruleset_id, facts_from_form(rs, request.form), as_of)
-    except FactsError as exc:
-        return _invalid(rs, lang, fact_errors=message_lists(exc.fields))
-    except NoVersionInForceError as exc:
-        problem = problem_for_engine_error(exc)
-        return _invalid(rs, lang, as_of_errors=list(problem.errors["as_of"]) if problem else [])
-    return _render_check(
-        decision.ruleset,
-        lang,
-        fields=form_fields(decision.ruleset, lang, request.form),
-        as_of=request.form.get(AS_OF_FIELD, ""),
-        result=decision.to_dict(lang),
-        quote=quote_for_decision(decision, lang),
+    records = records_of(reference[:128])
+    if not records:
+        raise Problem("not-found", Message(Code.SALES_RECORD_NOT_FOUND, reference=reference[:128]))
+    situation = BY_ID.get(request.args.get("s", "")) or single_check(records[0].ruleset)
+    result, unexplained = recorded_answer(records, request.args.get("q"), lang)
+    printing = request.args.get("view") == "print"
+    permalink, print_link = _links(reference, request.args.get("s"), request.args.get("q"))
+    html = render_template(
+        "print.html" if printing else "recorded.html",
+        lang=lang,
+        situation=situation,
+        title=situation_title(situation, lang),
+        result=result,
+        unexplained=unexplained,
+        recorded_at=records[0].decided_at,
+        sources=source_titles(),
+        permalink=permalink,
+        print_link=print_link,
+        form_link=_form_link(situation),
     )
+    return make_response(html)
+
+
+def _links(reference: str, situation_id: str | None, quote: str | None) -> tuple[str, str]:
+    """The permalink of a recorded answer (absolute, to hand over) and its print view."""
+    permalink = url_for(
+        "pages.recorded", reference=reference, s=situation_id, q=quote, _external=True
+    )
+    printed = url_for("pages.recorded", reference=reference, s=situation_id, q=quote, view="print")
+    return permalink, printed
+
+
+def _form_link(situation: Situation) -> str:
+    if situation.title is None:
+        return url_for("pages.check_form", ruleset_id=situation.checks[0].ruleset)
+    return url_for("pages.situation_form", situation_id=situation.id)
