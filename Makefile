@@ -41,8 +41,11 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The bundled rules, tariffs and clause index; and every version in the ledgers (a changed file needs a
+# new version, and `flets-elig lock` records it).
 check-rules: setup
 	$(BIN)/flets-elig check
+	$(BIN)/flets-elig lock --check
 
 # The browser test drives Debian's chromium (Playwright's own browser download does not work offline).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -17,10 +17,13 @@ from . import orders
 from .decisions import BATCH_LIMIT, answer, check_batch_size, decide_batch, decide_one
 from .describe import ruleset_detail, ruleset_summary
 from .fast.envelopes import quick_batch_request, quick_evaluate_request
+from .fast.quotes import quick_quote_request, quote_json
 from .fast.render import batch_json, decision_json
-from .i18n import api_lang
+from .i18n import api_lang, one_language
 from .inputs import query_date, read_json
-from .problems import Problem, invalid_fields
+from .openapi import documented
+from .problems import Problem, invalid_fields, with_sent
+from .quote_schemas import OrderResponseSchema, QuoteResponseSchema
 from .schemas import (
     BATCH_REQUEST,
     DEFAULT_EXPLAIN,
@@ -28,10 +31,9 @@ from .schemas import (
     EVALUATE_REQUEST,
     EXPLAIN_LEVELS,
     EXPLAIN_PARAM,
+    QUOTE_REQUEST,
     WHATIF,
     Explain,
-    OrderRequestSchema,
-    QuoteRequestSchema,
     explain_level,
     load_or_problem,
 )
@@ -54,6 +56,7 @@ def json_text_response(text: str, lang: Lang) -> Response:
 
 
 @bp.get("/rulesets")
+@documented("List rule sets", "rulesets", ok="RulesetList")
 def list_rulesets() -> Response:
     book = get_rulebook()
     summaries = [ruleset_summary(book.shown_version(rid), book.versions(rid)) for rid in book.ids()]
@@ -61,6 +64,13 @@ def list_rulesets() -> Response:
 
 
 @bp.get("/rulesets/<ruleset_id>")
+@documented(
+    "Describe a rule set: facts (JSON Schema), rules, outcomes, examples",
+    "rulesets",
+    ok="RulesetDetail",
+    parameters=("AsOf",),
+    errors=("NotFound", "Unprocessable"),
+)
 def get_ruleset(ruleset_id: str) -> Response:
     book = get_rulebook()
     rs = book.shown_version(ruleset_id, query_date("as_of"))
@@ -68,6 +78,15 @@ def get_ruleset(ruleset_id: str) -> Response:
 
 
 @bp.post("/rulesets/<ruleset_id>/evaluate")
+@documented(
+    "Decide",
+    "decisions",
+    per_ruleset="evaluate",
+    parameters=("EvaluateExplain",),
+    logged=True,
+    description="One decision with every reason and its citation; with `unknown` facts, the "
+    "outcomes still possible; with `explain=whatif`, what would change it.",
+)
 def evaluate(ruleset_id: str) -> Response:
     book = get_rulebook()
     book.versions(ruleset_id)  # unknown rule set → 404 before looking at the body
@@ -97,13 +116,26 @@ def _explain_level(
 ) -> Explain:
     """``?explain=``: for batches ``compact`` (the default), ``full`` or ``whatif``; for ``evaluate``
     ``full`` (the default) or ``whatif``. Anything else is a 422 naming the choices."""
-    level = explain_level(request.args.get(EXPLAIN_PARAM), levels, default)
+    raw_level = request.args.get(EXPLAIN_PARAM)
+    level = explain_level(raw_level, levels, default)
     if level is None:
-        raise invalid_fields({EXPLAIN_PARAM: [Message(Code.ONE_OF, choices=", ".join(levels))]})
+        refused = with_sent(Message(Code.ONE_OF, choices=", ".join(levels)), raw_level)
+        raise invalid_fields({EXPLAIN_PARAM: [refused]})
     return level
 
 
 @bp.post("/rulesets/<ruleset_id>/evaluate-batch")
+@documented(
+    "Decide many",
+    "decisions",
+    ok="BatchResponse",
+    per_ruleset="evaluate_batch",
+    parameters=("Explain",),
+    logged=True,
+    description="Many decisions; a bad item gets its own problem, the batch still answers 200. "
+    "Each decision is compact (outcome, kind, reason codes) unless `explain=full` asks for the "
+    "full explanation of `evaluate`.",
+)
 def evaluate_batch(ruleset_id: str) -> Response:
     book = get_rulebook()
     book.versions(ruleset_id)
@@ -117,24 +149,46 @@ def evaluate_batch(ruleset_id: str) -> Response:
 
 
 @bp.get("/tariffs")
+@documented("List tariffs", "tariffs", errors=("NotReady",))
 def list_tariffs() -> Response:
     return json_response({"tariffs": get_tariffs().list()})
 
 
 @bp.get("/tariffs/<tariff_id>")
+@documented("Describe a tariff", "tariffs", errors=("NotFound", "NotReady"))
 def get_tariff(tariff_id: str) -> Response:
     return json_response(get_tariffs().describe(tariff_id))
 
 
 @bp.post("/quotes")
+@documented(
+    "Itemised quote with tax and citations",
+    "tariffs",
+    ok=QuoteResponseSchema,
+    body="QuoteRequest",
+    errors=("NotReady",),
+)
 def quote() -> Response:
+    """An itemised quote, its texts in the language asked for (as decisions are)."""
     data = read_json()
-    body = load_or_problem(QuoteRequestSchema(), data)
-    return json_response(orders.quote(data, body["as_of"], prefix=""))
+    body = quick_quote_request(data) or load_or_problem(QUOTE_REQUEST, data)
+    lang = api_lang()
+    value = one_language(orders.quote(data, body["as_of"], prefix=""), lang)
+    text = quote_json(value)  # the fast path's renderer (webapp.fast.quotes): the same bytes
+    return json_response(value, lang=lang) if text is None else json_text_response(text, lang)
 
 
 @bp.post("/orders/check")
+@documented(
+    "Every eligibility decision of an order, and its quote",
+    "orders",
+    ok=OrderResponseSchema,
+    body="OrderRequest",
+    errors=("NotReady",),
+    logged=True,
+)
 def check_order() -> Response:
-    data = read_json()
-    body = load_or_problem(OrderRequestSchema(), data)
-    return json_response(orders.check(body, data.get("quote"), api_lang()))
+    """Every decision of an order and its quote, or one 422 naming every bad field of the order."""
+    lang = api_lang()
+    answer = orders.check_order(read_json(), lang)
+    return json_response({**answer, "quote": one_language(answer["quote"], lang)}, lang=lang)

@@ -75,4 +75,6 @@ def metrics() -> Response:
     token = current_app.config.get(METRICS_TOKEN)
     if token:
         require_token(token, "/metrics")
+    # This worker's log backlog as of now (the others' as of their last decision or scrape).
+    instruments.observe_log_backlog(*current_state().decision_log.backlog())
     return Response(generate_latest(instruments.registry()), content_type=CONTENT_TYPE_LATEST)

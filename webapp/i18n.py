@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -53,6 +54,40 @@ def page_lang() -> Lang:
     )
 
 
+def one_language(value: Any, lang: Lang) -> Any:
+    """``value`` (JSON data) with every text given in both languages — an object holding exactly
+    ``ja`` and ``en`` strings, as :meth:`Text.to_dict` writes it — replaced by its text in ``lang``.
+
+    The engines return bilingual texts (a quote's descriptions, warnings, gaps and notes) because
+    the language is the caller's choice; the API answers in one, as its decisions do, and picks it
+    here, at the edge. It runs on every quote the API answers, so the leaves (most of the values)
+    are kept where they are met instead of by a call each: half the time, the same result."""
+    if isinstance(value, dict):
+        if value.keys() == _BOTH and all(isinstance(v, str) for v in value.values()):
+            return value[lang]
+        return {
+            key: item if type(item) in _LEAVES else one_language(item, lang)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [item if type(item) in _LEAVES else one_language(item, lang) for item in value]
+    return value
+
+
+_BOTH = frozenset(LANGUAGES)
+#: Values :func:`one_language` returns as they are (exact types: a subclass of dict is walked).
+_LEAVES = frozenset({str, int, bool, float, type(None)})
+
+
+def _content_language(response: Response) -> Response:
+    """Every answer says its language: a page's (HTML) for pages, else the API's; an answer that set
+    it already (a decision, a problem) keeps its own."""
+    if "Content-Language" not in response.headers:
+        page = response.mimetype == "text/html" or request.blueprint == "pages"
+        response.headers["Content-Language"] = page_lang() if page else api_lang()
+    return response
+
+
 def translator() -> Callable[[str, str], str]:
     """``t(ja, en)`` for templates: the text in the page's language."""
     lang = page_lang()
@@ -61,3 +96,4 @@ def translator() -> Callable[[str, str], str]:
 
 def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"t": translator()})
+    app.after_request(_content_language)

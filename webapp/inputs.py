@@ -287,7 +287,9 @@ def refuse(environ: Environ, start_response: StartResponse, problem: Problem) ->
         response = Response(
             json.dumps(body, ensure_ascii=False),
             status=body["status"],
-            headers=with_security_headers([(REQUEST_ID_HEADER, request_id)]),
+            headers=with_security_headers(
+                [(REQUEST_ID_HEADER, request_id), ("Content-Language", lang)]
+            ),
             mimetype=PROBLEM_MIMETYPE,
         )
         path = wsgi_bytes(environ.get("PATH_INFO", "")).decode("utf-8", "replace")
@@ -334,13 +336,26 @@ def read_json() -> Any:
         value = jsontext.loads(raw)
     except RecursionError:
         message = Message(Code.JSON_TOO_DEEP)
-    except ValueError as exc:
-        message = Message(Code.MALFORMED_JSON, reason=str(exc))
+    except json.JSONDecodeError as exc:
+        # Named by where it fails: the parser's reason is English, and an answer is in one language.
+        message = Message(Code.MALFORMED_JSON_AT, line=exc.lineno, column=exc.colno)
+    except ValueError:  # NaN or Infinity, which JSON does not have
+        line, column = _constant_position(raw)
+        message = Message(Code.MALFORMED_JSON_AT, line=line, column=column)
     else:
         if not SURROGATE_ESCAPE.search(raw) or not _has_lone_surrogate(value):
             return value
         message = Message(Code.JSON_LONE_SURROGATE)
     raise Problem("malformed-json", message)
+
+
+def _constant_position(raw: bytes) -> tuple[int, int]:
+    """Line and column (from 1) of the first ``NaN`` or ``Infinity`` in ``raw`` (1, 1 if none)."""
+    found = [at for at in (raw.find(b"NaN"), raw.find(b"Infinity")) if at >= 0]
+    if not found:
+        return 1, 1
+    at = min(found)
+    return raw.count(b"\n", 0, at) + 1, at - (raw.rfind(b"\n", 0, at) + 1) + 1
 
 
 def query_date(name: str) -> date | None:

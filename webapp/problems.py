@@ -2,16 +2,23 @@
 
 A problem has a stable ``type`` (``/problems/<slug>``, documented at that address), a ``title`` and
 ``detail`` in the request's language, the HTTP ``status``, the ``request_id`` and ``errors``: one entry per
-bad field, ``{"field": "facts.change_type", "message": "..."}``. Engine errors are mapped here and nowhere
-else, so every view can simply let them propagate.
+bad field, ``{"field": "facts.change_type", "code": "not_one_of", "message": "...", "suggestion":
+"relocation"}``. ``code`` is one of :data:`FIELD_ERROR_CODES`, a closed list a program can branch on
+(the message is for people and may be reworded); ``suggestion``, when present, is the allowed value
+closest to the one sent. Engine errors are mapped here and nowhere else, so every view can simply let
+them propagate.
 
 Details and field messages are coded :class:`~engine.messages.Message` objects (or bilingual
-:class:`~engine.format.common.Text`), rendered in the request's language only when the body is written.
+:class:`~engine.format.common.Text`), rendered in the request's language only when the body is written,
+and the answer says which language it is in (``Content-Language``).
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +29,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, Not
 from engine import EvaluationError, FactsError, NoVersionInForceError, UnknownRuleSetError
 from engine.messages import Code, Message, localized
 from engine.messages.language import Lang, Text
+from engine.messages.schema import RefusedChoice
 from engine.rules.partial import TooManyCombinationsError, UnknownListError
 
 from .i18n import api_lang, page_lang
@@ -93,6 +101,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         _type("reload-refused", 422, "新しいルールは読み込まれませんでした", "Reload refused",
               "The changed files fail `flets-elig check`; `errors` lists each file:line. The "
               "previous version keeps serving."),
+        _type("conflict", 409, "他の変更と衝突しました", "Conflict",
+              "The file changed since the draft was opened (`current_digest`); open it again."),
         _type("decision-log-unavailable", 503, "判定記録に書き込めません", "Decision log unavailable",
               "The decision could not be logged, so it was not answered; retry later."),
     )
@@ -101,12 +111,20 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
 _STATUS_SLUGS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed",
                  413: "payload-too-large", 415: "unsupported-media-type"}  # fmt: skip
 
-#: Werkzeug's own description of these errors (its English is the catalogue's); a description given
-#: to ``abort`` is shown as it was written.
+#: Werkzeug's own description of these errors (its English is the catalogue's).
 _HTTP_MESSAGES: dict[type[HTTPException], Code] = {
     BadRequest: Code.BAD_REQUEST,
     NotFound: Code.NOT_FOUND,
     MethodNotAllowed: Code.METHOD_NOT_ALLOWED,
+}
+#: The detail of any other HTTP error, by the problem type it is answered as: a description a
+#: library wrote is English only, and an answer is in one language.
+_SLUG_MESSAGES: dict[str, Code] = {
+    "bad-request": Code.BAD_REQUEST,
+    "not-found": Code.NOT_FOUND,
+    "method-not-allowed": Code.METHOD_NOT_ALLOWED,
+    "unsupported-media-type": Code.NOT_JSON,
+    "internal-error": Code.UNEXPECTED_ERROR,
 }
 
 FieldErrors = Mapping[str, list[str]]
@@ -146,13 +164,168 @@ class Problem(Exception):
         }
 
 
+#: The machine codes of field errors, a closed list: what a program may branch on. Each catalogue
+#: code a field error can carry maps to one of them (:data:`_FIELD_CODES`); anything else (a rule
+#: file's diagnostic for an operator, a message without a code) is ``invalid_value``.
+FIELD_ERROR_CODES: dict[str, str] = {
+    "required": "The field is missing (or empty where a value is needed).",
+    "wrong_type": "The value has the wrong JSON type (a string for a number, a list for an object, null).",
+    "invalid_format": "Text that should be a date, a month, a date-time or plain text is not.",
+    "not_one_of": "The value is not one of the allowed values or known ids; see `suggestion`.",
+    "out_of_range": "A number, date or month outside its allowed range.",
+    "wrong_length": "A text or list that is too short or too long.",
+    "unknown_field": "A field or parameter that does not exist here; see `suggestion`.",
+    "not_unique": "A list that repeats a value.",
+    "inconsistent": "The value does not fit another field's (an end before its start, a pair half given).",
+    "not_in_force": "Nothing is in force on the date given (a rule set or tariff version, a tax rate).",
+    "not_utf8": "Bytes that are not UTF-8.",
+    "malformed": "A body that cannot be read as JSON.",
+    "invalid_value": "Any other reason: read `message`.",
+}
+
+#: By catalogue code (a :class:`Code` is its value: a code another part adds may be named by value).
+_BY_FIELD_CODE: dict[str, tuple[str, ...]] = {
+    "required": (Code.REQUIRED, Code.QUOTE_ITEM_REQUIRED, Code.ADMIN_NAME_CANDIDATE,
+                 Code.ADMIN_CANDIDATE_MISSING, Code.ADMIN_CASE_NO_RULESET, Code.ADMIN_CASE_NO_FACTS),
+    "wrong_type": (Code.NULL, Code.INVALID_INPUT_TYPE, Code.NOT_A_STRING, Code.NOT_A_NUMBER,
+                   Code.NOT_AN_INTEGER, Code.NOT_A_BOOLEAN, Code.NOT_A_LIST, Code.NOT_A_MAPPING,
+                   Code.FACTS_NOT_AN_OBJECT, Code.PARAM_NOT_A_BOOLEAN, Code.PARAMS_NOT_AN_OBJECT,
+                   Code.QUOTE_NOT_AN_OBJECT, Code.QUOTE_ITEM_NOT_AN_OBJECT, Code.ADMIN_SEND_OBJECT,
+                   Code.ADMIN_NOT_AN_OBJECT),
+    "invalid_format": (Code.NOT_A_DATE, Code.PARAM_NOT_A_DATE, Code.PARAM_NOT_A_DATETIME,
+                       Code.PARAM_TIME_ZONE, Code.PARAM_NOT_A_MONTH, Code.PARAM_NOT_A_TEXT,
+                       Code.CONTROL_CHARACTERS, Code.ADMIN_INVALID_DATE, Code.ADMIN_NOT_A_DAY,
+                       Code.ADMIN_NOT_A_MOMENT, "param_month_amounts"),
+    "not_one_of": (Code.ONE_OF, Code.QUOTE_UNKNOWN_TARIFF, Code.QUOTE_UNKNOWN_ITEM,
+                   Code.UNKNOWN_RULESET, Code.UNKNOWN_TARIFF, Code.UNKNOWN_NOT_A_FACT,
+                   Code.ADMIN_NO_CANDIDATE_FOLDER, Code.ADMIN_NOT_UNDER_ROOT),
+    "out_of_range": (Code.AT_LEAST, Code.AT_MOST, Code.BETWEEN, Code.INTEGER_OUT_OF_RANGE,
+                     Code.MONTH_OUT_OF_RANGE, Code.DATE_OUT_OF_RANGE, Code.ADMIN_INVALID_LIMIT,
+                     Code.ADMIN_QUERY_LIMIT),
+    "wrong_length": (Code.TOO_SHORT, Code.TOO_LONG, Code.TEXT_LENGTH_BETWEEN,
+                     Code.LIST_LENGTH_BETWEEN, Code.PARAM_TEXT_TOO_LONG, Code.QUOTE_NO_ITEMS,
+                     Code.QUOTE_TOO_MANY_ITEMS, Code.ADMIN_TOO_MANY_CASES),
+    "unknown_field": (Code.UNKNOWN_FIELD, Code.UNKNOWN_PARAM, Code.UNKNOWN_PARAM_NONE_EXPECTED),
+    "not_unique": (Code.ITEMS_REPEAT,),
+    "inconsistent": (Code.PARAM_BEFORE, Code.MONTH_BEFORE_PURCHASE,
+                     Code.MONTH_BEFORE_SERVICE_START, Code.UNIT_CHANGE_INCOMPLETE,
+                     Code.UNIT_CHANGE_OUTSIDE_PLAN, Code.WORK_DATE_FOR_DAYTIME,
+                     Code.ONU_WORKS_OR_AMOUNT, Code.CONSTRUCTION_WITHOUT_WORK,
+                     Code.JOINT_MONTH_AND_REGISTRATION, Code.JOINT_CONSTRUCTION_WITHOUT_WORK,
+                     Code.UNKNOWN_ALSO_GIVEN, "starts_at_or_time_slot"),
+    "not_in_force": (Code.NO_VERSION_IN_FORCE, Code.QUOTE_TARIFF_NOT_IN_FORCE, Code.NO_TAX_RATE),
+    "not_utf8": (Code.NOT_UTF8, Code.BODY_NOT_UTF8),
+    "malformed": (Code.MALFORMED_JSON, Code.MALFORMED_JSON_AT, Code.JSON_TOO_DEEP,
+                  Code.JSON_LONE_SURROGATE, Code.BODY_UNREADABLE),
+}  # fmt: skip
+_FIELD_CODES: dict[str, str] = {
+    code: name for name, codes in _BY_FIELD_CODE.items() for code in codes
+}
+#: Which parameter of a message lists the choices a suggestion is picked from (comma-separated).
+_CHOICES = {Code.ONE_OF: "choices", Code.QUOTE_UNKNOWN_TARIFF: "known",
+            Code.QUOTE_UNKNOWN_ITEM: "known", Code.UNKNOWN_PARAM: "expected"}  # fmt: skip
+#: Longest value a suggestion is looked for (a longer one is nobody's typo).
+_SUGGEST_LENGTH = 100
+_SEPARATORS = re.compile(r"[\s\-.]+")
+
+
+def field_code(message: str) -> str:
+    """The machine code (one of :data:`FIELD_ERROR_CODES`) of a field error's message."""
+    code = message.code if isinstance(message, Message) else None
+    return _FIELD_CODES.get(code, "invalid_value") if code is not None else "invalid_value"
+
+
+def _normal(text: str) -> str:
+    """``text`` as a choice would be written: NFKC (full-width letters), case-folded, words joined
+    by ``_``."""
+    return _SEPARATORS.sub("_", unicodedata.normalize("NFKC", text).strip().casefold())
+
+
+def closest(value: object, choices: list[str]) -> str | None:
+    """The choice ``value`` most probably meant: the one equal to it once normalised ("Tokyo",
+    "ＴＯＫＹＯ" → ``tokyo``), else the closest by edit similarity (difflib, ratio ≥ 0.75), else
+    ``None``."""
+    if not isinstance(value, str) or not value.strip() or len(value) > _SUGGEST_LENGTH:
+        return None
+    normal = {_normal(choice): choice for choice in choices}
+    wanted = _normal(value)
+    if wanted in normal:
+        return normal[wanted]
+    close = difflib.get_close_matches(wanted, list(normal), n=1, cutoff=0.75)
+    return normal[close[0]] if close else None
+
+
+def with_sent(message: str, value: object, options: list[str] | None = None) -> str:
+    """``message`` remembering the ``value`` it refused and, when the message does not list them,
+    the ``options`` there were (an unknown rule set: the loaded ids), for :func:`suggestion`."""
+    if not isinstance(message, Message):
+        return message
+    refused = RefusedChoice(message.code, **message.params)
+    refused.sent = value
+    refused.options = None if options is None else tuple(options)
+    return refused
+
+
+def value_at(data: object, path: str) -> object:
+    """The value a field path (``items.0.params.month``) names in ``data``, else ``None``."""
+    for key in path.split("."):
+        if isinstance(data, Mapping):
+            data = data.get(key)
+        elif isinstance(data, list) and key.isdigit() and int(key) < len(data):
+            data = data[int(key)]
+        else:
+            return None
+    return data
+
+
+def remember_sent(errors: FieldErrors, data: object, prefix: str = "") -> dict[str, list[str]]:
+    """``errors`` whose messages with choices remember the value ``data`` holds at their path
+    (``prefix`` is where ``data`` sits in the paths): what the tariff engine refuses comes without
+    it, and a suggestion needs it."""
+
+    def sent(name: str, message: str) -> str:
+        if not isinstance(message, Message) or message.code not in _CHOICES:
+            return message
+        if message.code is Code.UNKNOWN_PARAM or not name.startswith(prefix):
+            return message
+        if getattr(message, "sent", None) is not None:
+            return message  # marshmallow's, which knows it already
+        return with_sent(message, value_at(data, name[len(prefix) :]))
+
+    return {name: [sent(name, m) for m in messages] for name, messages in errors.items()}
+
+
+def suggestion(name: str, message: str) -> str | None:
+    """The allowed value closest to the one refused, for a message that knows its choices."""
+    if not isinstance(message, Message):
+        return None
+    options = getattr(message, "options", None)
+    if options is None and message.code in _CHOICES:
+        options = str(message.params[_CHOICES[message.code]]).split(", ")
+    if not options:
+        return None
+    sent = (
+        name.rpartition(".")[2]
+        if message.code is Code.UNKNOWN_PARAM
+        else getattr(message, "sent", None)
+    )
+    found = closest(sent, list(options))
+    return None if found == sent else found
+
+
+def field_error(name: str, message: str, lang: Lang) -> dict[str, str]:
+    """One entry of ``errors``: the field, its machine code, the message in ``lang``, and the
+    suggestion when there is one."""
+    entry = {"field": name, "code": field_code(message), "message": localized(message, lang)}
+    hint = suggestion(name, message)
+    if hint is not None:
+        entry["suggestion"] = hint
+    return entry
+
+
 def field_errors(errors: FieldErrors, lang: Lang) -> list[dict[str, str]]:
-    """``{"facts.x": ["msg", ...]}`` → one ``{"field", "message"}`` entry per message, sorted by field."""
-    return [
-        {"field": name, "message": localized(message, lang)}
-        for name in sorted(errors)
-        for message in errors[name]
-    ]
+    """``{"facts.x": ["msg", ...]}`` → one :func:`field_error` entry per message, sorted by field."""
+    return [field_error(name, message, lang) for name in sorted(errors) for message in errors[name]]
 
 
 def flatten_messages(messages: Mapping[Any, Any], prefix: str = "") -> dict[str, list[str]]:
@@ -229,11 +402,15 @@ def problem_response(problem: Problem, lang: Lang | None = None) -> Response:
         chosen = lang or page_lang()
         body = problem.to_dict(chosen)
         html = render_template("error.html", problem=body, lang=chosen)
-        return Response(html, status=body["status"], mimetype="text/html")
-    body = problem.to_dict(lang or api_lang())
-    return Response(
-        json.dumps(body, ensure_ascii=False), status=body["status"], mimetype=PROBLEM_MIMETYPE
-    )
+        response = Response(html, status=body["status"], mimetype="text/html")
+    else:
+        chosen = lang or api_lang()
+        body = problem.to_dict(chosen)
+        response = Response(
+            json.dumps(body, ensure_ascii=False), status=body["status"], mimetype=PROBLEM_MIMETYPE
+        )
+    response.headers["Content-Language"] = chosen
+    return response
 
 
 def _http_problem(exc: HTTPException) -> Problem:
@@ -244,10 +421,8 @@ def _http_problem(exc: HTTPException) -> Problem:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         extra["limit"] = limit
         return Problem(slug, Message(Code.PAYLOAD_TOO_LARGE, limit=limit), extra=extra)
-    message = _HTTP_MESSAGES.get(type(exc))
-    if message is not None and "description" not in vars(exc):
-        return Problem(slug, Message(message))
-    return Problem(slug, str(exc.description or exc.name))
+    message = _HTTP_MESSAGES.get(type(exc)) or _SLUG_MESSAGES[slug]
+    return Problem(slug, Message(message))
 
 
 def handle_problem(exc: Problem) -> Response:
@@ -274,8 +449,8 @@ def handle_unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
     log.exception("unhandled error", extra={"error_type": type(exc).__name__})
-    kind = "evaluation failed" if isinstance(exc, EvaluationError) else "internal error"
-    return problem_response(Problem("internal-error", Message(Code.INTERNAL_ERROR, kind=kind)))
+    code = Code.EVALUATION_FAILED if isinstance(exc, EvaluationError) else Code.UNEXPECTED_ERROR
+    return problem_response(Problem("internal-error", Message(code)))
 
 
 def init_app(app: Flask) -> None:

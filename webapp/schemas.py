@@ -14,7 +14,7 @@ from engine.messages import Code, Message
 from engine.messages.schema import CodedSchema
 from engine.rules.model import OutcomeKind
 
-from .problems import flatten_messages, invalid_fields
+from .problems import FIELD_ERROR_CODES, flatten_messages, invalid_fields
 
 KINDS = [k.value for k in OutcomeKind]
 
@@ -188,6 +188,37 @@ class OutcomeGapSchema(GapSchema):
     outcome = fields.String(required=True, metadata={"description": "The undecidable outcome."})
 
 
+class ToAskSchema(Schema):
+    fact = fields.String(required=True)
+    label = fields.String(required=True)
+    help = fields.String(allow_none=True, required=True)
+    reasons = fields.List(
+        fields.Nested(ReasonSchema),
+        required=True,
+        metadata={"description": "The rules that fired on the fact's unknown value."},
+    )
+
+
+class FindingsSchema(Schema):
+    """The answer apart from its grounds (``reasons``): docs/api.md "Grounds and findings"."""
+
+    confirmed = fields.List(
+        fields.Nested(ReasonSchema),
+        required=True,
+        metadata={"description": "Rules that fired for other outcomes: conditions that hold."},
+    )
+    to_ask = fields.List(
+        fields.Nested(ToAskSchema),
+        required=True,
+        metadata={"description": "Facts not known yet: the customer's answer is missing."},
+    )
+    gaps = fields.List(
+        fields.Nested(OutcomeGapSchema),
+        required=True,
+        metadata={"description": "What the sources lack (not the customer's answers)."},
+    )
+
+
 class FactConditionSchema(Schema):
     """Which values of one fact a branch or a change stands for, in the rule set's own labels."""
 
@@ -260,6 +291,7 @@ class DecisionSchema(Schema):
         required=True,
         metadata={"description": "Every gap behind the answer, including outranked ones."},
     )
+    findings = fields.Nested(FindingsSchema, required=True)
     fired_rules = fields.List(fields.String(), required=True)
     facts = fields.Dict(
         required=True,
@@ -289,7 +321,17 @@ class DecisionSchema(Schema):
 
 class FieldErrorSchema(Schema):
     field = fields.String(required=True, metadata={"description": "Path, e.g. facts.change_type."})
-    message = fields.String(required=True)
+    code = fields.String(
+        required=True,
+        validate=validate.OneOf(list(FIELD_ERROR_CODES)),
+        metadata={"description": "Why, for programs (a closed list; docs/api.md): "
+                  + "; ".join(f"`{code}`: {text}" for code, text in FIELD_ERROR_CODES.items())},
+    )  # fmt: skip
+    message = fields.String(required=True, metadata={"description": "Why, for people."})
+    suggestion = fields.String(
+        metadata={"description": "The allowed value closest to the one sent (not_one_of, "
+                  "unknown_field), when one is close: send it instead if it is what was meant."}
+    )  # fmt: skip
 
 
 class ProblemSchema(Schema):
@@ -304,6 +346,10 @@ class ProblemSchema(Schema):
     limit = fields.Integer(metadata={"description": "The limit exceeded (413 only)."})
     known = fields.List(
         fields.String(), metadata={"description": "Known ids (unknown-ruleset only)."}
+    )
+    checks = fields.Dict(metadata={"description": "not-ready from /readyz: each check's state."})
+    serving_generation = fields.Integer(
+        allow_none=True, metadata={"description": "reload-refused: the generation still serving."}
     )
 
 
@@ -473,32 +519,6 @@ class RulesetDetailSchema(RulesetSummarySchema):
     examples = fields.List(fields.Nested(ExampleSchema), required=True)
 
 
-class QuoteResponseSchema(Schema):
-    """An itemised quote; lines keep their citations, gaps and warnings (see the tariff docs)."""
-
-    as_of = fields.Date(required=True)
-    lines = fields.List(fields.Dict(), required=True)
-    totals = fields.Dict(required=True)
-
-
-class OrderCheckResultSchema(Schema):
-    ruleset = fields.String(required=True)
-    decision = fields.Nested(DecisionSchema, required=True)
-
-
-class OrderResponseSchema(Schema):
-    as_of = fields.Date(required=True)
-    overall = fields.String(
-        required=True,
-        validate=validate.OneOf(KINDS),
-        metadata={
-            "description": "negative if any check is negative, else undecidable if any is, else positive."
-        },
-    )
-    checks = fields.List(fields.Nested(OrderCheckResultSchema), required=True)
-    quote = fields.Nested(QuoteResponseSchema, allow_none=True, required=True)
-
-
 class HealthSchema(Schema):
     status = fields.String(required=True)
 
@@ -520,6 +540,8 @@ class ReadySchema(HealthSchema):
 EVALUATE_REQUEST = EvaluateRequestSchema()
 BATCH_REQUEST = BatchRequestSchema()
 BATCH_ITEM = BatchItemSchema()
+QUOTE_REQUEST = QuoteRequestSchema()
+ORDER_REQUEST = OrderRequestSchema()
 
 
 def load_or_problem(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:

@@ -36,6 +36,25 @@ FIELD_CODES: dict[tuple[type[fields.Field[Any]], str], Code] = {
     (fields.Mapping, "invalid"): Code.NOT_A_MAPPING,
 }
 
+
+class RefusedChoice(Message):
+    """``one_of`` that remembers the value it refused, so the web layer can suggest the closest
+    choice ("Tokyo": did you mean ``tokyo``?). marshmallow formats a validator's message with the
+    ``input`` it refused; this one answers with a copy holding it as :attr:`sent` (the text is
+    unchanged). A copy or a pickle is a plain Message: the value is only a hint."""
+
+    sent: object = None
+    #: The choices, when the message's text does not list them (set by whoever refused the value).
+    options: tuple[str, ...] | None = None
+
+    def format(self, *args: object, **kwargs: object) -> str:
+        if "input" not in kwargs:
+            return self
+        refused = RefusedChoice(self.code, **self.params)
+        refused.sent = kwargs["input"]
+        return refused
+
+
 #: Made once: request schemas are built per request, and a Message is immutable.
 _FIELD_MESSAGES = {code: Message(code) for code in FIELD_CODES.values()}
 
@@ -111,7 +130,7 @@ def _validator_message(validator: Any, field: fields.Field[Any]) -> Message | No
     if isinstance(validator, validate.OneOf):
         if validator.error is not validate.OneOf.default_message:
             return None  # its author's own message
-        return Message(Code.ONE_OF, choices=validator.choices_text)
+        return RefusedChoice(Code.ONE_OF, choices=validator.choices_text)
     if isinstance(validator, validate.Range) and validator.error is None:
         return _range_message(validator)
     if isinstance(validator, validate.Length) and validator.error is None:

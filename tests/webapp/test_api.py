@@ -31,10 +31,10 @@ def test_rulesets_list_names_every_loaded_rule_set(app: Flask, client: FlaskClie
         expected = get_rulebook().ids()
     assert [r["id"] for r in body["rulesets"]] == expected
     tv = next(r for r in body["rulesets"] if r["id"] == "tv_application")
-    assert tv["version"] == "1.0.0"
+    assert tv["version"] == "1.1.0"
     assert tv["effective_from"] == "2019-10-01"
     assert tv["versions"] == [
-        {"version": "1.0.0", "effective_from": "2019-10-01", "effective_to": None}
+        {"version": "1.1.0", "effective_from": "2019-10-01", "effective_to": None}
     ]
 
 
@@ -85,7 +85,7 @@ def test_evaluate_gives_every_reason_with_citation_in_the_asked_language(
     assert response.headers["Content-Language"] == "en"
     decision = response.json
     assert decision["outcome"] == "may_refuse"
-    assert decision["version"] == "1.0.0"
+    assert decision["version"] == "1.1.0"
     assert [r["code"] for r in decision["reasons"]] == [
         "in_default_or_likely",
         "likely_to_breach_article_32",
@@ -117,15 +117,20 @@ def test_batch_keeps_good_items_when_others_are_bad(client: FlaskClient) -> None
     )
     assert response.status_code == 200
     body = response.json
-    assert (body["count"], body["errors"], body["version"]) == (1500, 900, "1.0.0")
+    assert (body["count"], body["errors"], body["version"]) == (1500, 900, "1.1.0")
     first, bad_fact, not_object, extra_key, last = body["results"][:5]
     assert first["decision"]["outcome"] == "may_refuse"
     assert bad_fact["problem"]["errors"] == [
-        {"field": "facts.prefecture", "message": bad_fact["problem"]["errors"][0]["message"]}
-    ]
+        {"field": "facts.prefecture", "code": "not_one_of",
+         "message": bad_fact["problem"]["errors"][0]["message"]}
+    ]  # fmt: skip
     assert bad_fact["problem"]["errors"][0]["message"].startswith("Must be one of:")
-    assert not_object["problem"]["errors"] == [{"field": "body", "message": "Invalid input type."}]
-    assert extra_key["problem"]["errors"] == [{"field": "extra", "message": "Unknown field."}]
+    assert not_object["problem"]["errors"] == [
+        {"field": "body", "code": "wrong_type", "message": "Invalid input type."}
+    ]
+    assert extra_key["problem"]["errors"] == [
+        {"field": "extra", "code": "unknown_field", "message": "Unknown field."}
+    ]
     assert last["decision"]["outcome"] == "accepted"
     assert [r["index"] for r in body["results"]] == list(range(1500))
 
@@ -219,5 +224,11 @@ def test_an_unknown_explain_level_is_a_422_naming_it(client: FlaskClient) -> Non
                            headers={"Accept-Language": "en"})  # fmt: skip
     assert response.status_code == 422
     assert response.json["errors"] == [
-        {"field": "explain", "message": "Must be one of: full, compact, whatif."}
+        {
+            "field": "explain",
+            "code": "not_one_of",
+            "message": "Must be one of: full, compact, whatif.",
+        }
     ]
+    close = client.post(f"{BATCH}?explain=Full", json={"items": [{"facts": TV_ACCEPTED}]})
+    assert close.json["errors"][0]["suggestion"] == "full"

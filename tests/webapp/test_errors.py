@@ -79,20 +79,20 @@ def test_invalid_facts_name_each_field_in_english_and_japanese(client: FlaskClie
 
 
 @pytest.mark.parametrize(
-    ("body", "field", "message"),
+    ("body", "field", "code", "message"),
     [
-        ({}, "facts", "Missing data for required field."),
-        ({"facts": []}, "facts", "Not a valid mapping type."),
-        ({"facts": TV_ACCEPTED, "as_of": "2025-13-01"}, "as_of", "Not a valid date."),
-        ({"facts": TV_ACCEPTED, "extra": True}, "extra", "Unknown field."),
-        ([1, 2], "body", "Invalid input type."),
+        ({}, "facts", "required", "Missing data for required field."),
+        ({"facts": []}, "facts", "wrong_type", "Not a valid mapping type."),
+        ({"facts": TV_ACCEPTED, "as_of": "2025-13-01"}, "as_of", "invalid_format", "Not a valid date."),
+        ({"facts": TV_ACCEPTED, "extra": True}, "extra", "unknown_field", "Unknown field."),
+        ([1, 2], "body", "wrong_type", "Invalid input type."),
     ],
-)
+)  # fmt: skip
 def test_invalid_envelope_names_the_field(
-    client: FlaskClient, body: Any, field: str, message: str
+    client: FlaskClient, body: Any, field: str, code: str, message: str
 ) -> None:
     found = problem(client.post(EVALUATE, json=body, headers=EN), 422, "invalid-fields")
-    assert {"field": field, "message": message} in found["errors"]
+    assert {"field": field, "code": code, "message": message} in found["errors"]
 
 
 def test_unknown_rule_set_is_404_even_with_a_bad_body(client: FlaskClient) -> None:
@@ -110,8 +110,9 @@ def test_no_version_in_force_is_422_naming_as_of(client: FlaskClient) -> None:
     response = client.post(EVALUATE, json={"facts": TV_ACCEPTED, "as_of": "1900-01-01"}, headers=EN)
     body = problem(response, 422, "no-version-in-force")
     assert body["errors"] == [
-        {"field": "as_of", "message": "No version of 'tv_application' is in force on 1900-01-01."}
-    ]
+        {"field": "as_of", "code": "not_in_force",
+         "message": "No version of 'tv_application' is in force on 1900-01-01."}
+    ]  # fmt: skip
     detail = problem(
         client.get("/v1/rulesets/tv_application?as_of=1900-01-01"), 422, "no-version-in-force"
     )
@@ -119,7 +120,9 @@ def test_no_version_in_force_is_422_naming_as_of(client: FlaskClient) -> None:
     bad = problem(
         client.get("/v1/rulesets/tv_application?as_of=someday", headers=EN), 422, "invalid-fields"
     )
-    assert bad["errors"] == [{"field": "as_of", "message": "Not a valid date."}]
+    assert bad["errors"] == [
+        {"field": "as_of", "code": "invalid_format", "message": "Not a valid date."}
+    ]
 
 
 def test_unknown_tariff_is_404(client: FlaskClient) -> None:
@@ -148,7 +151,8 @@ def test_order_check_refuses_the_whole_order_naming_each_bad_part(client: FlaskC
     }
     body = problem(client.post("/v1/orders/check", json=order, headers=EN), 422, "invalid-fields")
     fields = [e["field"] for e in body["errors"]]
-    assert fields == ["checks.0.facts.prefecture", "checks.1.ruleset"]
+    # Every bad part in one answer: the checks' and the quote's together.
+    assert fields == ["checks.0.facts.prefecture", "checks.1.ruleset", "quote.items.0.params.month"]
     order["checks"] = order["checks"][:1]
     order["checks"][0]["facts"] = TV_ACCEPTED
     quote_body = problem(client.post("/v1/orders/check", json=order), 422, "invalid-fields")
@@ -184,7 +188,9 @@ def test_batch_over_the_limit_is_413_naming_it(
 
 def test_empty_batch_is_422(client: FlaskClient) -> None:
     body = problem(client.post(BATCH, json={"items": []}, headers=EN), 422, "invalid-fields")
-    assert body["errors"] == [{"field": "items", "message": "Shorter than minimum length 1."}]
+    assert body["errors"] == [
+        {"field": "items", "code": "wrong_length", "message": "Shorter than minimum length 1."}
+    ]
 
 
 def test_unexpected_error_is_logged_and_answered_without_traceback(

@@ -382,7 +382,7 @@ def test_a_chunked_body_the_server_cannot_decode_is_400(hostile_app: Flask) -> N
     assert (response.status_code, response.mimetype) == (400, PROBLEM)
     body = response.get_json()
     assert body["type"] == "/problems/bad-request"
-    assert body["errors"] == [{"field": "body", "message": body["detail"]}]
+    assert body["errors"] == [{"field": "body", "code": "malformed", "message": body["detail"]}]
 
 
 # --- the real server ------------------------------------------------------------------------------

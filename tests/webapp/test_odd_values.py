@@ -82,3 +82,15 @@ def test_wrong_shapes_of_the_envelope_are_4xx(client: FlaskClient, body: str) ->
     response = post(client, EVALUATE, body)
     assert response.status_code in (400, 422)
     assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "value", ["RELOCATION", "ｒｅｌｏｃａｔｉｏｎ", " Relocation ", "relocaton", "re-location"]
+)
+def test_an_enum_fact_written_otherwise_suggests_the_value_meant(
+    client: FlaskClient, value: str
+) -> None:
+    response = client.post(EVALUATE, json={"facts": {"change_type": value}})
+    found = {e["field"]: e for e in response.get_json()["errors"]}
+    assert found["facts.change_type"]["code"] == "not_one_of"
+    assert found["facts.change_type"]["suggestion"] == "relocation"

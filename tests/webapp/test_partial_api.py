@@ -114,15 +114,18 @@ def test_unknown_lists_are_checked_field_by_field(logged_app: Flask) -> None:
     response = post(logged_app, EVALUATE, body, "bad-unknown")
     assert response.status_code == 422
     assert response.get_json()["errors"] == [
-        {"field": "unknown.1", "message": "Also given in facts: leave a fact that is unknown out of facts."},
-        {"field": "unknown.2", "message": "Not a fact of this rule set."},
+        {"field": "unknown.1", "code": "inconsistent",
+         "message": "Also given in facts: leave a fact that is unknown out of facts."},
+        {"field": "unknown.2", "code": "not_one_of", "message": "Not a fact of this rule set."},
     ]  # fmt: skip
     repeated = post(logged_app, EVALUATE, {**body, "unknown": ["bulk_plan", "bulk_plan"]}, "rep")
     assert repeated.get_json()["errors"] == [
-        {"field": "unknown", "message": "Items must not repeat."}
+        {"field": "unknown", "code": "not_unique", "message": "Items must not repeat."}
     ]
     not_list = post(logged_app, EVALUATE, {**body, "unknown": "line_designation"}, "str")
-    assert not_list.get_json()["errors"] == [{"field": "unknown", "message": "Not a valid list."}]
+    assert not_list.get_json()["errors"] == [
+        {"field": "unknown", "code": "wrong_type", "message": "Not a valid list."}
+    ]
 
 
 def test_batches_take_unknown_items_and_whatif(logged_app: Flask) -> None:

@@ -8,7 +8,9 @@ in for them:
 * :mod:`.wsgi` — WSGI middleware in front of the Flask app that answers the common case itself;
 * :mod:`.envelopes` — the plain request envelopes read without marshmallow;
 * :mod:`.render` — a decision's JSON text from fragments cached per answer, and a batch's JSON text
-  spliced from its items' text.
+  spliced from its items' text;
+* :mod:`.quotes` — ``POST /v1/quotes`` priced without Flask (a quote logs nothing), its request read
+  without marshmallow, and its JSON text written by orjson for both paths.
 
 **The contract.** A twin takes only a part of what its original takes, and for that part gives
 exactly the original's result; everything else goes to the original, unchanged. In particular:
@@ -28,9 +30,12 @@ exactly the original's result; everything else goes to the original, unchanged. 
   the schemas' declared fields, but for a partial answer's ``unknown`` (``schemas.PARTIAL_FIELDS``).
 * Every text :mod:`.render` returns is exactly ``dumps`` of the plain value its function names
   (compact, UTF-8 characters as they are: what Flask writes).
+* ``quick_quote_request(data)`` is ``None`` or exactly what ``QUOTE_REQUEST.load(data)`` returns,
+  and ``quote_json(value)`` is ``None`` or exactly ``dumps(value)`` (``jsonify``'s text).
 
-The views and the middleware share :mod:`.envelopes` and :mod:`.render`, so those two hold for both
-paths. ``tests/webapp/test_fast.py`` proves the contract: one harness sends each request of a table
-(and random ones) to an app with the fast path and one without it, envelopes generated from the
-schemas' fields are read both ways, and every rule set's examples are rendered both ways.
+The views and the middleware share :mod:`.envelopes`, :mod:`.render` and :mod:`.quotes`, so those
+hold for both paths. ``tests/webapp/test_fast.py`` proves the contract: one harness sends each
+request of a table (and random ones) to an app with the fast path and one without it, envelopes
+generated from the schemas' fields are read both ways, and every rule set's examples are rendered
+both ways; ``tests/webapp/test_fast_quotes.py`` does the same for every tariff example.
 """

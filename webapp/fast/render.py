@@ -52,7 +52,7 @@ def compact_decision(decision: Decision) -> dict[str, Any]:
     compact: dict[str, Any] = {
         "outcome": decision.outcome.id,
         "kind": decision.outcome.kind.value,
-        "reasons": [r.code for r in decision.reasons],
+        "reasons": [r.code for r in decision.grounds],
     }
     if decision.partial is not None:
         compact["possible"] = [p.to_compact() for p in decision.partial.possible]
@@ -111,13 +111,15 @@ def _fragments(decision: Decision, lang: Lang) -> tuple[str, str, str] | None:
 
 
 class _AnswerCache:
-    """The answers seen for one loaded rule set, keyed by language, outcome and fired rules."""
+    """The answers seen for one loaded rule set, keyed by language, outcome, fired rules and the
+    decision's variant (the consequences it tells, the facts it does not know)."""
 
     def __init__(self, _ruleset: RuleSet) -> None:
-        self.answers: dict[tuple[Lang, str, tuple[str, ...]], _Answer] = {}
+        self.answers: dict[tuple[Lang, str, tuple[str, ...], tuple[object, ...]], _Answer] = {}
 
     def answer(self, decision: Decision, lang: Lang) -> _Answer:
-        key = (lang, decision.outcome.id, decision.fired)
+        # The variant: conditional consequences and unknown facts change the text of one answer.
+        key = (lang, decision.outcome.id, decision.fired, decision.variant)
         cached = self.answers.get(key)
         if cached is not None and cached.matches(decision):
             return cached

@@ -1,4 +1,4 @@
-"""A WSGI fast path for the two decision calls, in front of the Flask app.
+"""A WSGI fast path for the two decision calls and for quotes, in front of the Flask app.
 
 Nearly every request an order system sends is a well-formed ``POST /v1/rulesets/<id>/evaluate`` or
 ``…/evaluate-batch``. For those, Flask's own machinery (request and app contexts, routing, hooks,
@@ -14,6 +14,10 @@ take it from; what it may and may not do is the contract in :mod:`webapp.fast`.
 
 Nothing is handed over after a decision was logged: a failure while rendering it becomes Flask's 500
 problem, so a decision is never logged twice.
+
+``POST /v1/quotes`` takes the same checks up to the parsed body (route, method, token, request
+screen, content type, limit, encoding); then :mod:`.quotes` prices it or, for anything but a
+quote, hands it over. A quote logs nothing, so handing over after trying is free of effects.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from flask import Flask, g
 
 from engine import Rulebook
 from engine.jsontext import loads
+from engine.messages.language import Lang
 
 from ..auth import DECISION_TOKEN, decision_token_refusal
 from ..decisions import (
@@ -45,6 +50,7 @@ from ..observability import REQUEST_ID_HEADER, begin_request, end_request, log_a
 from ..schemas import EXPLAIN_PARAM, WHATIF, Explain, explain_level
 from ..state import app_state
 from .envelopes import quick_batch_request, quick_evaluate_request
+from .quotes import QUOTE, QUOTE_VIEW, quote_text
 from .render import batch_json, decision_json
 
 Environ = dict[str, Any]
@@ -85,12 +91,14 @@ class DecisionFastPath:
         self.routes = decision_routes(app)
         #: The URL rule of each call, the route label of its metrics (as Flask's view would give).
         self.route_rules = {call: next(app.url_map.iter_rules(endpoint)).rule
-                            for call, endpoint in _VIEWS.items()}  # fmt: skip
+                            for call, endpoint in {**_VIEWS, QUOTE: QUOTE_VIEW}.items()}  # fmt: skip
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        route = self.routes.fullmatch(environ.get("PATH_INFO", ""))
+        path = environ.get("PATH_INFO", "")
+        route = self.routes.fullmatch(path)
+        call = route.lastgroup if route is not None else QUOTE
         if (
-            route is None
+            (route is None and path != self.route_rules[QUOTE])
             or environ.get("REQUEST_METHOD") != "POST"
             or decision_token_refusal(
                 self.app.config.get(DECISION_TOKEN), environ.get("HTTP_AUTHORIZATION")
@@ -98,11 +106,12 @@ class DecisionFastPath:
             is not None
         ):
             return self.flask(environ, start_response)
-        call = route.lastgroup
         assert call is not None
         started = time.perf_counter()
         request_id, token = begin_request(environ.get("HTTP_X_REQUEST_ID"))
         try:
+            if route is None:
+                return self._quote(environ, start_response, request_id, started)
             return self._answer(environ, start_response, call, route[call], request_id, started)
         except _HandOver:
             return self.flask(environ, start_response)
@@ -137,6 +146,34 @@ class DecisionFastPath:
                 return self._failed(environ, start_response, exc, request_id)
         finally:
             lease.release()
+        return self._send(environ, start_response, call, text, lang, request_id, started)
+
+    def _quote(
+        self, environ: Environ, start_response: StartResponse, request_id: str, started: float
+    ) -> Iterable[bytes]:
+        """``POST /v1/quotes`` (:mod:`.quotes`): nothing is logged but the access line, so any
+        request the quote path does not answer goes to Flask."""
+        if head_problem(environ) is not None:
+            raise _HandOver
+        data = self._read_json(environ)
+        lang = lang_for(environ.get("HTTP_ACCEPT_LANGUAGE"))
+        text = quote_text(self.holder, data, lang)
+        if text is None:
+            raise _HandOver
+        return self._send(environ, start_response, QUOTE, text, lang, request_id, started)
+
+    def _send(
+        self,
+        environ: Environ,
+        start_response: StartResponse,
+        call: str,
+        text: str,
+        lang: Lang,
+        request_id: str,
+        started: float,
+    ) -> Iterable[bytes]:
+        """The 200 answer whose JSON is ``text``, as the Flask view and its hooks send it, and its
+        access-log line."""
         body, headers = answer(text, lang)
         headers.append((REQUEST_ID_HEADER, request_id))
         start_response("200 OK", headers)
