@@ -1,6 +1,6 @@
 """Packaging beyond what pyproject.toml can say: the wheel carries the bundled data folders.
 
-``rules/``, ``tariffs/`` and ``sources/`` stay at the top of the checkout (policy owners edit them
+``rules/``, ``tariffs/``, ``sources/`` (and the rule-file JSON Schema in ``docs/``) stay in the checkout (policy owners edit them
 there); in the wheel they become the data-only packages ``engine.bundled.*`` so that an installed
 ``flets-elig check`` or server finds them outside a checkout (:mod:`engine.paths`).
 """
@@ -9,7 +9,12 @@ from pathlib import Path
 
 from setuptools import find_namespace_packages, setup
 
-FOLDERS = {"rules": ["*.yaml", "*.lock"], "tariffs": ["*.yaml", "*.lock"], "sources": ["*.yaml"]}
+FOLDERS = {
+    "rules": ["*.yaml", "*.lock"],
+    "tariffs": ["*.yaml", "*.lock"],
+    "sources": ["*.yaml"],
+    "docs": ["rule-format.schema.json"],  # the studio's editor completes from it
+}
 #: The folders of this checkout (tests/test_wheel.py proves the wheel carries all of them).
 BUNDLED = {name: patterns for name, patterns in FOLDERS.items() if Path(name).is_dir()}
 

@@ -16,7 +16,8 @@ BUNDLED = Path(__file__).resolve().parent / "bundled"
 
 
 def bundled_dir(name: str) -> Path:
-    """The bundled folder ``name`` (``rules``, ``tariffs`` or ``sources``) of this installation."""
+    """The bundled folder ``name`` (``rules``, ``tariffs``, ``sources``; ``docs`` holds only the rule-file
+    JSON Schema in a wheel) of this installation."""
     installed = BUNDLED / name
     return installed if installed.is_dir() else PROJECT_ROOT / name
 

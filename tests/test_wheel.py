@@ -47,6 +47,7 @@ def test_the_wheel_carries_every_bundled_file(wheel: Path) -> None:
             assert f"engine/bundled/{folder}/{name}" in names
     assert "webapp/templates/base.html" in names
     assert "webapp/static/style.css" in names
+    assert "engine/bundled/docs/rule-format.schema.json" in names  # the studio editor's schema
 
 
 def test_an_installed_wheel_checks_its_bundled_rules_outside_a_checkout(

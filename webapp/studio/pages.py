@@ -41,7 +41,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from engine.clock import today_in_tokyo
 from engine.messages import Code, Message
 from engine.messages.language import Lang, Text
-from engine.paths import PROJECT_ROOT, rules_dir, tariffs_dir
+from engine.paths import bundled_dir, rules_dir, tariffs_dir
 from engine.rules.coverage import example_decisions
 from engine.rules.model import RuleSet
 from engine.rules.rulebook import ruleset_digest
@@ -66,7 +66,7 @@ bp.context_processor(page_helpers)
 #: The sign-in form's fields (as on the sales page).
 CODE_FIELD, NEXT_FIELD = "access_code", "next"
 #: The rule-file JSON Schema the editor completes from (docs/rule-format.schema.json).
-SCHEMA_FILE = PROJECT_ROOT / "docs" / "rule-format.schema.json"
+SCHEMA_FILE = bundled_dir("docs") / "rule-format.schema.json"
 _OPEN_ENDPOINTS = frozenset({"studio_pages.signin", "studio_pages.signin_submit",
                              "studio_pages.signout"})  # fmt: skip
 
