@@ -15,11 +15,6 @@ from typing import Any
 
 from flask import Flask
 
-from . import admin, auth, i18n, observability, problems, security, state
-from .decisions import BATCH_LIMIT, BODY_LIMIT
-from .fast.wsgi import DecisionFastPath
-from .inputs import RequestScreen
-
 #: Largest request body (bytes): about 5,000 typical batch items.
 DEFAULT_MAX_CONTENT_LENGTH = 8 * 1024 * 1024
 #: Most items in one evaluate-batch request.
@@ -32,6 +27,27 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Settings come from defaults, then ``FLETS_*`` environment variables, then ``test_config``.
     :raises engine.ValidationError: when a rule or tariff file is bad; the app never serves half a rulebook.
     """
+    # The app's modules are imported here, not when the package is: the launcher and gunicorn's
+    # master import ``webapp.serving`` only, and should not pay for the whole app (start time).
+    from . import (
+        admin,
+        api,
+        auth,
+        docs,
+        health,
+        i18n,
+        observability,
+        pages,
+        problems,
+        security,
+        state,
+    )
+    from .decisions import BATCH_LIMIT, BODY_LIMIT
+    from .fast.wsgi import DecisionFastPath
+    from .inputs import RequestScreen
+    from .studio import api as studio_api
+    from .studio import pages as studio_pages
+
     app = Flask(__name__)
     app.config.from_mapping(
         {BODY_LIMIT: DEFAULT_MAX_CONTENT_LENGTH, BATCH_LIMIT: DEFAULT_MAX_BATCH_ITEMS},
@@ -53,10 +69,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     state.init_app(app)
     auth.init_app(app)
     security.init_app(app)
-
-    from . import api, docs, health, pages
-    from .studio import api as studio_api
-    from .studio import pages as studio_pages
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)

@@ -15,7 +15,9 @@ sent; a rule set or outcome label only ever takes the ids of loaded rule files.
 from __future__ import annotations
 
 import os
+from collections import Counter as Tally
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     REGISTRY,
@@ -26,7 +28,8 @@ from prometheus_client import (
     multiprocess,
 )
 
-from engine import Decision
+if TYPE_CHECKING:  # only a type here: the launcher imports this module and should stay light
+    from engine import Decision
 
 #: The environment variable prometheus_client's multiprocess mode reads (its own name).
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -79,9 +82,13 @@ def observe_request(route: str, method: str, status: int, seconds: float) -> Non
 
 def observe_decisions(decisions: Iterable[Decision]) -> None:
     """Count decisions as they are logged (so only decisions that were answered count)."""
-    for decision in decisions:
-        path = "table" if decision.from_table else "live"
-        DECISIONS.labels(decision.ruleset.id, decision.outcome.id, decision.kind, path).inc()
+    # A batch of a thousand decisions has a handful of distinct label sets: one increment each
+    # (an increment in multiprocess mode writes a memory-mapped file under a lock).
+    counted = Tally(
+        (d.ruleset.id, d.outcome.id, d.kind, "table" if d.from_table else "live") for d in decisions
+    )
+    for labels, count in counted.items():
+        DECISIONS.labels(*labels).inc(count)
 
 
 def observe_reload(ok: bool) -> None:

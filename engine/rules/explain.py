@@ -12,6 +12,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+from ..memo import PerObject
 from ..messages.language import Lang, Text
 from .domain import comparisons, condition_state
 from .facts import facts_json_text, facts_to_json
@@ -163,6 +164,22 @@ class Change:
         }
 
 
+def _variation(ruleset: RuleSet) -> tuple[bool, tuple[tuple[str, str], ...]]:
+    """Whether some consequence of ``ruleset`` has a ``when``; the facts with an ``unknown_value``
+    and that value: what can make two answers with one outcome and one set of fired rules differ."""
+    notes = [
+        *(c for o in ruleset.outcomes for c in o.consequences),
+        *(c for r in ruleset.rules for c in r.consequences),
+    ]
+    return (
+        any(c.when is not None for c in notes),
+        tuple((s.name, s.unknown_value) for s in ruleset.facts if s.unknown_value is not None),
+    )
+
+
+_varies = PerObject(_variation)
+
+
 @dataclass(frozen=True)
 class Decision:
     """The answer for one set of facts under one version of one rule set.
@@ -241,8 +258,18 @@ class Decision:
     @property
     def variant(self) -> tuple[object, ...]:
         """What the answer's JSON depends on beyond its outcome and fired rules: the consequences
-        told (and how) and the facts not known (a cache of rendered answers keys on it too)."""
-        return (tuple((n.code, alt) for n, alt in self.told), self.unknown_facts)
+        told (and how) and the facts not known (a cache of rendered answers keys on it too).
+
+        Most rule sets tell every consequence unconditionally and have no "not known" value, and
+        most requests send every fact: then neither part can vary beyond the outcome and the fired
+        rules, and both are skipped (a batch of a thousand decisions renders from the cache)."""
+        conditional, unknowable = _varies(self.ruleset)
+        told = tuple((n.code, alt) for n, alt in self.told) if conditional else ()
+        facts = self.facts
+        if len(facts) < len(self.ruleset.facts):  # some sent as unknown
+            return (told, self.unknown_facts)
+        # Every fact sent: the unknown ones are those at their "not known" value (in order).
+        return (told, tuple(name for name, value in unknowable if facts[name] == value))
 
     @cached_property
     def facts_json(self) -> str:

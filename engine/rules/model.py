@@ -219,8 +219,14 @@ class RuleSet(Validity):
     description: Text | None = None
     readings: tuple[Reading, ...] = ()
     parameters: tuple[Parameter, ...] = ()
-    _outcome_index: dict[str, Outcome] = field(default_factory=dict, compare=False, repr=False)
-    _rule_index: dict[str, Rule] = field(default_factory=dict, compare=False, repr=False)
+    # Lookups by id, built for each instance (not init fields: ``dataclasses.replace`` would hand a
+    # copy the original's dicts, and the copy's rules would land in the original's index).
+    _outcome_index: dict[str, Outcome] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    _rule_index: dict[str, Rule] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._outcome_index.update({o.id: o for o in self.outcomes})

@@ -118,7 +118,8 @@ def canonical(value: object) -> object:
             **{
                 f.name: canonical(getattr(value, f.name))
                 for f in fields(value)
-                if not isinstance(getattr(value, f.name), SourceLocation)
+                # what it says: not where (positions), not what it caches (compare=False fields)
+                if f.compare and not isinstance(getattr(value, f.name), SourceLocation)
             },
         }
     if isinstance(value, tuple | list):
