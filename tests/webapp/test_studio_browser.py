@@ -316,7 +316,8 @@ def test_the_studio_fits_a_phone_and_passes_axe(
 ) -> None:
     page = open_page(browser, width, lang)
     sign_in(page, studio_server, ADMIN)
-    for path in ("/studio/", f"/studio/rules/{RULESET}", "/studio/tariffs/flets_joint"):
+    for path in ("/studio/", f"/studio/rules/{RULESET}", "/studio/tariffs/flets_joint",
+                 "/studio/clauses"):  # fmt: skip
         page.goto(f"{studio_server}{path}?lang={lang}")
         page.locator("footer").wait_for()
         assert_fits_and_accessible(page, width)

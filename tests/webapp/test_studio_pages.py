@@ -98,7 +98,12 @@ def viewer(studio_app: Flask) -> FlaskClient:
 
 # -- who may enter ---------------------------------------------------------------------------------
 
-STUDIO_PAGES = ["/studio/", "/studio/rules/passport_continuation", "/studio/tariffs/flets_joint"]
+STUDIO_PAGES = [
+    "/studio/",
+    "/studio/rules/passport_continuation",
+    "/studio/tariffs/flets_joint",
+    "/studio/clauses",
+]
 
 
 @pytest.mark.parametrize("path", STUDIO_PAGES)
@@ -324,3 +329,23 @@ def test_the_studio_templates_hold_no_inline_script_or_style() -> None:
         assert not re.search(r"<script(?![^>]*\ssrc=)|<style|\sstyle=|\son[a-z]+=|javascript:",
                              text, re.I), template  # fmt: skip
         assert not re.search(r"(src|href|action)=\"(https?:)?//", text), template
+
+
+# -- the clause index ------------------------------------------------------------------------------
+
+
+def test_the_clause_page_lists_every_clause_and_links_each_to_what_cites_it(
+    viewer: FlaskClient,
+) -> None:
+    """Issue 17: the studio links each clause to its rules (as the catalogue does)."""
+    from engine.lifecycle.coverage import bundled_coverage
+
+    expected = bundled_coverage()
+    page = viewer.get("/studio/clauses")
+    assert page.status_code == 200
+    rows = re.findall(r'<tr class="status-(encoded|gap|not_a_rule)">', page.text)
+    assert len(rows) == sum(len(s.rows) for s in expected.sources) > 400
+    # 第12条 (the contractor's cancellation) is cited by a rule of tv_cancellation: its row links there.
+    row = page.text[page.text.index("<code>第12条</code>") :].split("</tr>", 1)[0]
+    assert "/studio/rules/tv_cancellation#row-" in row
+    assert viewer.get("/studio/").text.count('href="/studio/clauses"') == 1

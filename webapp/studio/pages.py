@@ -39,6 +39,8 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from engine.clock import today_in_tokyo
+from engine.format.sources import SEEDS
+from engine.lifecycle.coverage import bundled_coverage
 from engine.messages import Code, Message
 from engine.messages.language import Lang, Text
 from engine.paths import bundled_dir, rules_dir, tariffs_dir
@@ -351,6 +353,15 @@ def tariff_page(tariff_id: str) -> str:
         no_script=_text(Code.STUDIO_NO_SCRIPT, lang),
         data=_studio_data("tariffs", shown.id, shown.version, digest, lang),
     )
+
+
+@bp.get("/clauses")
+def clauses() -> str:
+    """Every clause of every source document with its status and what cites it, each citer linked to
+    its rule set's table row or its tariff (docs/clause-index.md): where a policy owner starts when a
+    clause is revised."""
+    found = bundled_coverage(rules=_rules_folder(), tariffs=_tariffs_folder())
+    return _page("clauses.html", coverage=found, titles=SEEDS)
 
 
 @bp.get("/rule-format.schema.json")
