@@ -12,7 +12,19 @@ from typing import Any
 
 from engine.format.common import Citation, Gap
 from engine.rules.facts import facts_json_schema
-from engine.rules.model import Example, Note, Outcome, Parameter, RuleSet
+from engine.rules.model import (
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    Consequence,
+    Example,
+    FactRef,
+    Note,
+    Outcome,
+    Parameter,
+    RuleSet,
+)
 from engine.rules.partial.search import MAX_ALTERNATIVES, MAX_CHANGED_FACTS
 
 
@@ -54,6 +66,30 @@ def _note(note: Note) -> dict[str, Any]:
     return {"code": note.code, "message": note.message.to_dict(), "citation": note.cite.to_dict()}
 
 
+def condition_json(condition: Condition) -> dict[str, Any]:
+    """A condition as data: ``{fact, op, value}`` (``value`` a constant, or ``{"fact": name}``), or
+    ``{all: […]}``, ``{any: […]}``, ``{not: …}``."""
+    if isinstance(condition, Compare):
+        operand = condition.operand
+        value = {"fact": operand.name} if isinstance(operand, FactRef) else json_value(operand)
+        return {"fact": condition.fact, "op": condition.op, "value": value}
+    if isinstance(condition, AllOf):
+        return {"all": [condition_json(p) for p in condition.parts]}
+    if isinstance(condition, AnyOf):
+        return {"any": [condition_json(p) for p in condition.parts]}
+    return {"not": condition_json(condition.part)}
+
+
+def _consequence(note: Consequence) -> dict[str, Any]:
+    """A consequence: told when ``when`` holds (always without one); while a fact it needs is not
+    known, ``if_unknown`` is told instead (nothing without it)."""
+    return {
+        **_note(note),
+        "when": None if note.when is None else condition_json(note.when),
+        "if_unknown": None if note.if_unknown is None else note.if_unknown.to_dict(),
+    }
+
+
 def _gap(gap: Gap | None) -> dict[str, Any] | None:
     return {"missing": gap.missing.to_dict(), "ask": gap.ask.to_dict()} if gap else None
 
@@ -63,7 +99,7 @@ def _outcome(outcome: Outcome) -> dict[str, Any]:
         "id": outcome.id,
         "kind": outcome.kind.value,
         "label": outcome.label.to_dict(),
-        "consequences": [_note(n) for n in outcome.consequences],
+        "consequences": [_consequence(n) for n in outcome.consequences],
         "gap": _gap(outcome.gap),
     }
 
@@ -131,6 +167,7 @@ def ruleset_detail(rs: RuleSet, versions: Sequence[RuleSet]) -> dict[str, Any]:
                 "message": rule.reason.message.to_dict(),
                 "citation": rule.reason.cite.to_dict(),
                 "source": f"{rs.file}:{rule.location.line}",
+                "consequences": [_consequence(n) for n in rule.consequences],
             }
             for rule in rs.rules
         ],

@@ -447,12 +447,25 @@ class RuleSchema(Schema):
     message = fields.Nested(TextSchema, required=True)
     citation = fields.Nested(CitationSchema, required=True)
     source = fields.String(required=True)
+    consequences = fields.List(fields.Nested(lambda: DescribedConsequenceSchema()), required=True)
 
 
 class NoteSchema(Schema):
     code = fields.String(required=True)
     message = fields.Nested(TextSchema, required=True)
     citation = fields.Nested(CitationSchema, required=True)
+
+
+class DescribedConsequenceSchema(NoteSchema):
+    """A consequence as a rule set declares it: told when ``when`` holds (always when null); while a
+    fact it needs is not known, ``if_unknown`` instead (nothing when null)."""
+
+    when = fields.Dict(
+        allow_none=True,
+        required=True,
+        metadata={"description": "{fact, op, value} or {all|any: [...]} or {not: ...}"},
+    )
+    if_unknown = fields.Nested(TextSchema, allow_none=True, required=True)
 
 
 class GapTextSchema(Schema):
@@ -464,7 +477,7 @@ class OutcomeSchema(Schema):
     id = fields.String(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     label = fields.Nested(TextSchema, required=True)
-    consequences = fields.List(fields.Nested(NoteSchema), required=True)
+    consequences = fields.List(fields.Nested(DescribedConsequenceSchema), required=True)
     gap = fields.Nested(GapTextSchema, allow_none=True, required=True)
 
 

@@ -232,3 +232,16 @@ def test_an_unknown_explain_level_is_a_422_naming_it(client: FlaskClient) -> Non
     ]
     close = client.post(f"{BATCH}?explain=Full", json={"items": [{"facts": TV_ACCEPTED}]})
     assert close.json["errors"][0]["suggestion"] == "full"
+
+
+def test_a_rule_set_describes_its_consequences_with_their_conditions(client: FlaskClient) -> None:
+    """Rule-level consequences and conditional ones (`when`, `if_unknown`) are part of the description
+    a client reads, as the outcomes' are."""
+    passport = client.get("/v1/rulesets/passport_continuation").get_json()
+    told = {c["code"]: c for o in passport["outcomes"] for c in o["consequences"]}
+    cancelled = told["monthly_paid_services_cancelled"]
+    assert cancelled["when"] == {"fact": "monthly_paid_services", "op": "is", "value": "subscribed"}
+    assert "場合" in cancelled["if_unknown"]["ja"] and "if any" in cancelled["if_unknown"]["en"]
+    transfer = client.get("/v1/rulesets/tv_transfer").get_json()
+    assert any(rule["consequences"] for rule in transfer["rules"])
+    assert all(c["when"] is None for r in transfer["rules"] for c in r["consequences"])
