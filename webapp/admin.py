@@ -39,7 +39,7 @@ from engine.messages.language import Text
 from engine.paths import rules_dir
 
 from .admin_schemas import DECISION_QUERY, IMPACT_REQUEST
-from .auth import ADMIN_BLUEPRINT, require_admin
+from .auth import ADMIN_BLUEPRINT, no_store, require_admin
 from .inputs import read_json
 from .openapi import documented
 from .problems import Problem, flatten_messages, invalid_fields
@@ -80,12 +80,7 @@ _DETAILS = {
 }
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    if response.status_code == 401:
-        response.headers["WWW-Authenticate"] = "Bearer"
-    return response
+bp.after_request(no_store)
 
 
 #: Seconds ``POST /v1/admin/reload`` waits for every worker to serve the new generation.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 
 from engine.messages.language import Text
 
@@ -86,3 +86,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault(ADMIN_TOKEN, None)
     app.config.setdefault(DECISION_TOKEN, None)
     app.before_request(guard_decisions)
+
+
+def no_store(response: Response) -> Response:
+    """After every answer of a token-guarded API (admin, studio): never cached, and a 401 names the
+    scheme it wants (RFC 6750)."""
+    response.headers["Cache-Control"] = "no-store"
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response

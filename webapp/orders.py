@@ -10,6 +10,7 @@ decisions are made first and logged only once the whole order is answered.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -117,9 +118,18 @@ def _merge(errors: Errors, more: FieldErrors) -> None:
         known.extend(m for m in messages if m not in known)
 
 
-def check(body: Mapping[str, Any], raw_quote: Any, lang: Lang) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DecidedOrder:
+    """An order decided, logged and priced: its decision date, decisions and quote (bilingual)."""
+
+    day: date
+    decisions: list[Decision]
+    quote: dict[str, Any] | None
+
+
+def decide_order(body: Mapping[str, Any], raw_quote: Any) -> DecidedOrder:
     """Every decision of the order and, when asked for, its quote; the decisions are logged once
-    the whole order is answered.
+    the whole order is answered (the sales page reads the decisions themselves, for their what-ifs).
 
     ``body`` is the validated order; ``raw_quote`` the quote request as sent, for the tariff engine.
     :raises Problem: 422 naming every bad field of every check and of the quote.
@@ -134,11 +144,17 @@ def check(body: Mapping[str, Any], raw_quote: Any, lang: Lang) -> dict[str, Any]
     if errors:
         raise invalid_fields(errors)
     get_rulebook().record(decisions)
+    return DecidedOrder(day, decisions, priced)
+
+
+def check(body: Mapping[str, Any], raw_quote: Any, lang: Lang) -> dict[str, Any]:
+    """:func:`decide_order`, as the API answers it."""
+    order = decide_order(body, raw_quote)
     return {
-        "as_of": day.isoformat(),
-        "overall": overall_kind(decisions).value,
-        "checks": [{"ruleset": d.ruleset.id, "decision": d.to_dict(lang)} for d in decisions],
-        "quote": priced,
+        "as_of": order.day.isoformat(),
+        "overall": overall_kind(order.decisions).value,
+        "checks": [{"ruleset": d.ruleset.id, "decision": d.to_dict(lang)} for d in order.decisions],
+        "quote": order.quote,
     }
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ..errors import SourceLocation
 from ..format.common import Citation, Gap, Provenance, Reading, Region, Validity
@@ -28,18 +28,8 @@ ParamType = Literal[
     "string",
     "month_amounts",
 ]
-PARAM_TYPES: tuple[ParamType, ...] = (
-    "int",
-    "money",
-    "decimal",
-    "bool",
-    "date",
-    "datetime",
-    "month",
-    "enum",
-    "string",
-    "month_amounts",
-)
+#: Every parameter type, in the order above (the one list is ``ParamType``).
+PARAM_TYPES: tuple[ParamType, ...] = get_args(ParamType)
 
 #: How an item's amounts meet consumption tax: once on the sum of the quote's ``sum`` lines of the same
 #: tariff (the guide's sample statement), on each line by itself, or not at all (e.g. late interest).

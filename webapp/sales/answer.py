@@ -1,6 +1,6 @@
 """One answer for a whole order: every check and the quote, through the order check of the API.
 
-When every question is answered, the order goes to :func:`webapp.orders.check` — the same call as
+When every question is answered, the order goes to :func:`webapp.orders.decide_order` — the call of
 ``POST /v1/orders/check`` — which decides and logs each check under the request's id (the answer's
 reference) and prices the quote. While questions are still open, each check is a partial answer
 (:mod:`engine.rules.partial`: the outcomes still possible and when), which is not recorded, like the
@@ -21,7 +21,7 @@ from engine.messages.language import Lang
 from engine.rules import partial
 from engine.rules.model import OutcomeKind, RuleSet
 
-from ..orders import KIND_ORDER, check, quote
+from ..orders import KIND_ORDER, decide_order, quote
 from ..problems import Problem, problem_for_engine_error
 from ..state import get_rulebook
 from .form import Submission
@@ -134,8 +134,12 @@ def _changes(decision: Decision, day: date) -> Decision:
 
 
 def explained(decision: Decision, lang: Lang, day: date) -> dict[str, Any]:
+    """The decision as the page shows it, with what would change it; ``changes`` is null when the
+    what-if was too large to search (the page then says nothing about it)."""
     with_changes = decision if decision.changes is not None else _changes(decision, day)
-    return with_changes.to_dict(lang)
+    shown = with_changes.to_dict(lang)
+    shown.setdefault("changes", None)
+    return shown
 
 
 def _recorded(sub: Submission, day: date, lang: Lang, reference: str | None) -> Answer:
@@ -147,17 +151,14 @@ def _recorded(sub: Submission, day: date, lang: Lang, reference: str | None) -> 
     }
     raw_quote = {"items": sub.quote_items} if sub.quote_items else None
     try:
-        result = check(body, raw_quote, lang)
+        order = decide_order(body, raw_quote)
     except Problem as problem:
         raise FormProblem(_form_errors(problem, sub)) from None
-    book = get_rulebook()
-    checks = []
-    for request, logged in zip(sub.checks, result["checks"], strict=True):
-        decider = book.decider(request.spec.ruleset, day)
-        decision = decider.decide(request.facts, day)  # the logged one, again, for its what-if
-        shown = {**logged["decision"], "changes": explained(decision, lang, day).get("changes")}
-        checks.append(CheckAnswer(decision.ruleset, shown, request.fields))
-    return Answer(checks, result["quote"], day, reference)
+    checks = [
+        CheckAnswer(decision.ruleset, explained(decision, lang, day), request.fields)
+        for request, decision in zip(sub.checks, order.decisions, strict=True)
+    ]
+    return Answer(checks, order.quote, day, reference)
 
 
 def _provisional(sub: Submission, day: date, lang: Lang) -> Answer:

@@ -54,7 +54,7 @@ from engine.tariff import run_examples
 from engine.tariff.book import UnknownTariffError
 
 from ..admin import refuse_unknown_parameters
-from ..auth import bearer_token
+from ..auth import bearer_token, no_store
 from ..i18n import api_lang
 from ..inputs import read_json
 from ..problems import Problem, flatten_messages, invalid_fields
@@ -99,12 +99,7 @@ def _require_identity() -> None:
     refuse_unknown_parameters(_QUERY_PARAMETERS.get(request.endpoint or "", frozenset()))
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    if response.status_code == 401:
-        response.headers["WWW-Authenticate"] = "Bearer"
-    return response
+bp.after_request(no_store)
 
 
 def _editor() -> Identity:
