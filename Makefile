@@ -32,7 +32,10 @@ assets: $(NODE_STAMP)
 	node webapp/assets/build.mjs
 
 # nginx in front of gunicorn's sync workers: the settings are webapp/serving/ (docs/deployment.md).
+# Bytecode written ahead (quick when nothing changed): each of the three processes of a start would
+# otherwise compile the app's modules again when PYTHONDONTWRITEBYTECODE is set (docs/benchmarks.md).
 run: setup proxy-deps assets
+	$(BIN)/python -m compileall -q engine webapp
 	$(BIN)/python -m webapp.serving --bind $(HOST):$(PORT) --workers $(WORKERS)
 
 lint: setup

@@ -11,9 +11,12 @@ access rule and CSRF in :mod:`webapp.security`), the blueprints, and the fast pa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if (
+    TYPE_CHECKING
+):  # imported in create_app: the launcher and gunicorn's master import webapp.serving
+    from flask import Flask
 
 #: Largest request body (bytes): about 5,000 typical batch items.
 DEFAULT_MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -29,6 +32,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """
     # The app's modules are imported here, not when the package is: the launcher and gunicorn's
     # master import ``webapp.serving`` only, and should not pay for the whole app (start time).
+    from flask import Flask
+
     from . import (
         admin,
         api,

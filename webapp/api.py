@@ -173,9 +173,11 @@ def quote() -> Response:
     data = read_json()
     body = quick_quote_request(data) or load_or_problem(QUOTE_REQUEST, data)
     lang = api_lang()
-    value = one_language(orders.quote(data, body["as_of"], prefix=""), lang)
-    text = quote_json(value)  # the fast path's renderer (webapp.fast.quotes): the same bytes
-    return json_response(value, lang=lang) if text is None else json_text_response(text, lang)
+    priced = orders.quote(data, body["as_of"], prefix="")
+    text = quote_json(priced, lang)  # the fast path's renderer (webapp.fast.quotes): the same bytes
+    if text is None:
+        return json_response(one_language(priced, lang), lang=lang)
+    return json_text_response(text, lang)
 
 
 @bp.post("/orders/check")

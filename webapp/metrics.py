@@ -28,11 +28,11 @@ from prometheus_client import (
     multiprocess,
 )
 
-if TYPE_CHECKING:  # only a type here: the launcher imports this module and should stay light
+from .serving import MULTIPROC_ENV
+
+if TYPE_CHECKING:
     from engine import Decision
 
-#: The environment variable prometheus_client's multiprocess mode reads (its own name).
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: The route label of a request no URL rule matched (a 404): one label, whatever the path.
 UNMATCHED = "unmatched"
 

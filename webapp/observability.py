@@ -6,74 +6,23 @@ follow its own id through our logs), otherwise we make one; either way it is ech
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 import time
 import uuid
 from contextlib import nullcontext
-from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from flask import Flask, Response, g, request
 
 from . import metrics
+from .logs import JsonFormatter, log_line, request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
-#: LogRecord attributes that are plumbing, not content.
-_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-
 log = logging.getLogger("webapp.access")
-
-#: The id of the request being served: set by the Flask hooks below and by :mod:`webapp.fast.wsgi`, read
-#: by log lines, problem bodies and the decision log (a context variable, so it also exists outside
-#: Flask's request context).
-_request_id: ContextVar[str | None] = ContextVar("flets_request_id", default=None)
-
-
-def current_request_id() -> str | None:
-    """The id of the request this thread is serving, or ``None`` outside a request."""
-    return _request_id.get()
-
-
-def log_line(created: float, level: str, logger: str, message: str, extra: dict[str, Any]) -> str:
-    """One JSON log line: time, level, logger, message, the request id (inside a request), extras."""
-    entry: dict[str, Any] = {
-        "ts": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
-        "level": level,
-        "logger": logger,
-        "message": message,
-    }
-    request_id = _request_id.get()
-    if request_id is not None:
-        entry["request_id"] = request_id
-    entry.update(extra)
-    try:
-        return orjson.dumps(entry, default=str).decode()
-    except (
-        TypeError
-    ):  # what orjson cannot write (an integer beyond 64 bits, a key that is no string)
-        return _LINE.encode(entry)
-
-
-#: ``json.dumps(entry, ensure_ascii=False, default=str, separators=(",", ":"))``, built once.
-_LINE = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
-
-
-class JsonFormatter(logging.Formatter):
-    """Format a record as one JSON object (:func:`log_line`)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        extra = {k: v for k, v in vars(record).items() if k not in _RESERVED}
-        if record.exc_info:
-            extra["exception"] = self.formatException(record.exc_info)
-        return log_line(record.created, record.levelname.lower(), record.name, record.getMessage(),
-                        extra)  # fmt: skip
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -99,11 +48,11 @@ def begin_request(header: str | None) -> tuple[str, Any]:
     """Start serving a request that sent ``X-Request-ID: header``: its id, and the token that
     :func:`end_request` takes to forget it."""
     request_id = request_id_from(header)
-    return request_id, _request_id.set(request_id)
+    return request_id, request_id_var.set(request_id)
 
 
 def end_request(token: Any) -> None:
-    _request_id.reset(token)
+    request_id_var.reset(token)
 
 
 def log_access(

@@ -22,7 +22,7 @@ from engine.messages.catalogue import CATALOGUE
 from engine.messages.language import Text
 
 from .i18n import LANG_COOKIE, as_lang, page_lang
-from .observability import current_request_id
+from .logs import current_request_id
 from .problems import Problem
 from .sales import situation_title, source_titles, start_page
 from .sales.answer import FormProblem, answer

@@ -33,7 +33,7 @@ from engine.messages.schema import RefusedChoice
 from engine.rules.partial import TooManyCombinationsError, UnknownListError
 
 from .i18n import api_lang, page_lang
-from .observability import current_request_id
+from .logs import current_request_id
 
 PROBLEM_MIMETYPE = "application/problem+json"
 

@@ -63,7 +63,7 @@ from engine.rules.plans import use_plan_store
 from engine.tariff import TariffBook
 
 from . import metrics
-from .observability import current_request_id
+from .logs import current_request_id
 from .problems import Problem, problem_response
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Decision-table plans kept in a folder, built once per machine and shared by every process.
+"""Decision-table plans (and validated loads) kept in a folder, built once per machine and shared by
+every process.
 
 The server's workers start together and each would build every plan (most of a start: see
 :mod:`engine.rules.plans`). :class:`PlanFolder` keeps each plan's stored form as one JSON file named by
@@ -7,6 +8,9 @@ it while the others wait on the lock, then read the file. Files are written whol
 then a rename), so a reader never sees half a plan, and nothing stale can match: a changed rule set,
 engine or durable_rules version has another identity. What a damaged file costs is a rebuild (the table
 checks every stored plan against durable_rules before use).
+
+The same folder keeps what the rule and tariff files validate to (:mod:`.load_cache`), named
+``load<digest>.json``, under the same locking and writing; those are trimmed apart from the plans.
 
 The folder is ``$FLETS_PLAN_CACHE`` (``none`` turns the cache off) or ``flets-eligibility/plans`` in
 the user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``). It is created private to the user
@@ -32,6 +36,10 @@ OFF = "none"
 #: Files a folder keeps before the oldest are removed (the bundled rules need about twenty; each
 #: edit of a rule set adds one).
 MAX_FILES = 512
+#: The names of the validated loads of :mod:`.load_cache` start so; being about 1 MB each (a plan is a
+#: few kB), the folder keeps the newest :data:`MAX_LOADS` of them apart from the plans.
+LOAD_PREFIX = "load"
+MAX_LOADS = 16
 
 
 def default_folder(named: str | None = None) -> Path | None:
@@ -98,10 +106,20 @@ class PlanFolder:
             log.warning("plan cache: cannot write %s (%s)", path.name, exc)
 
     def _trim(self) -> None:
-        files = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
-        for old in files[: max(0, len(files) - MAX_FILES)]:
-            old.unlink(missing_ok=True)
-            old.with_suffix(".lock").unlink(missing_ok=True)
+        files = sorted(self.folder.glob("*.json"), key=_mtime)
+        loads = [p for p in files if p.name.startswith(LOAD_PREFIX)]
+        plans = [p for p in files if not p.name.startswith(LOAD_PREFIX)]
+        for group, keep in ((plans, MAX_FILES), (loads, MAX_LOADS)):
+            for old in group[: max(0, len(group) - keep)]:
+                old.unlink(missing_ok=True)
+                old.with_suffix(".lock").unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # removed by another process's trim meanwhile: first to go anyway
+        return 0.0
 
 
 def open_plan_cache(named: str | None = None) -> PlanFolder | None:

@@ -19,10 +19,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import Diagnostic
+from ..format.loader import yaml_files
 from ..rules.explain import Decision
-from ..rules.rulebook import Rulebook, display_name, load_rulebook
+from ..rules.plans import plan_store
+from ..rules.rulebook import (
+    Rulebook,
+    display_name,
+    keep_ruleset_file,
+    load_rulebook,
+    valid_rulesets,
+)
 from ..tariff.book import TariffBook, load_tariffs
 from .generations import Snapshot, Sources
+from .load_cache import Loaded, cached_load, entry_key
 
 DecisionObserver = Callable[[list[Decision]], None]
 
@@ -87,28 +96,39 @@ def load_snapshot(snapshot: Snapshot, sources: Sources) -> Bundle:
 
     The names matter beyond diagnostics: answers cite ``rules/<file>:<line>``, and the decision
     tables' plan cache (:mod:`engine.rules.table`) keys plans by conditions that carry their file, so
-    a generation loaded under its folder's names reuses every plan of an unchanged rule set.
+    a generation loaded under its folder's names reuses every plan of an unchanged rule set. What the
+    files validate to is kept in the machine's cache folder too (:mod:`.load_cache`): a start with
+    files loaded before skips reading them, and only compiles.
 
     :raises ValidationError: as :func:`load_bundle`.
     """
     rules_copy, tariffs_copy = snapshot.rules, snapshot.tariffs
+    tariff_folder = sources.tariffs if tariffs_copy is not None else None
 
     def rule_name(path: Path) -> str:
         return display_name(sources.rules / path.relative_to(rules_copy))
 
-    book = load_rulebook(rules_copy, label=rule_name)
-    try:
-        tariff_book = None
-        if tariffs_copy is not None and sources.tariffs is not None:
-            tariff_folder, copy = sources.tariffs, tariffs_copy
+    def tariff_name(path: Path) -> str:
+        assert tariffs_copy is not None and tariff_folder is not None
+        return str(tariff_folder / path.relative_to(tariffs_copy))
 
-            def tariff_name(path: Path) -> str:
-                return str(tariff_folder / path.relative_to(copy))
+    def read() -> Loaded:
+        rulesets, warnings = valid_rulesets(rules_copy, label=rule_name)
+        tariffs = None
+        if tariffs_copy is not None and tariff_folder is not None:
+            tariffs = load_tariffs(tariffs_copy, label=tariff_name)
+        return Loaded.of(rulesets, warnings, tariffs)
 
-            tariff_book = load_tariffs(tariffs_copy, label=tariff_name)
-    except BaseException:
-        book.close()
-        raise
+    names = [rule_name(p) for p in yaml_files(rules_copy)]
+    if tariffs_copy is not None and tariff_folder is not None:
+        names += [tariff_name(p) for p in yaml_files(tariffs_copy)]
+    loaded = cached_load(plan_store(), entry_key(snapshot.digest, names), read)
+    for ruleset, found in zip(loaded.rulesets, loaded.files, strict=True):
+        keep_ruleset_file(ruleset, found)
+    book = Rulebook(loaded.rulesets, loaded.warnings)
+    tariff_book = None
+    if loaded.tariffs is not None:
+        tariff_book = TariffBook(loaded.tariffs, loaded.rates, loaded.tariff_files)
     return Bundle(book, tariff_book, digest=snapshot.digest, files=snapshot.files)
 
 

@@ -177,6 +177,10 @@ class _Versions:
         found = versioned_file(raw, "ruleset") or VersionedFile(
             ruleset.id, ruleset.version, content_digest(raw), SourceLocation(ruleset.file, 1, 1)
         )
+        self.keep(ruleset, found)
+
+    def keep(self, ruleset: RuleSet, found: VersionedFile) -> None:
+        """Remember ``found`` as ``ruleset``'s file (one read earlier, :mod:`engine.lifecycle.load_cache`)."""
         key = id(ruleset)
         if key not in self._values:
             weakref.finalize(ruleset, self._values.pop, key, None)
@@ -193,6 +197,8 @@ class _Versions:
 _versions = _Versions()
 #: A loaded rule set as a :class:`~engine.format.versions.VersionedFile`.
 ruleset_file = _versions.file
+#: Remember a rule set's :class:`~engine.format.versions.VersionedFile` (what ``ruleset_file`` returns).
+keep_ruleset_file = _versions.keep
 
 
 def ruleset_digest(ruleset: RuleSet) -> str:
@@ -305,10 +311,18 @@ def load_rulebook(*targets: Path, label: Callable[[Path], str] | None = None) ->
     :raises ValidationError: with every diagnostic of every file when any of them is an error, an
         analysis error (``never-fires``, ``shadowed-row``) included.
     """
+    return Rulebook(*valid_rulesets(*targets, label=label))
+
+
+def valid_rulesets(
+    *targets: Path, label: Callable[[Path], str] | None = None
+) -> tuple[list[RuleSet], list[Diagnostic]]:
+    """What :func:`load_rulebook` compiles: the rule sets of files that pass every check, and their
+    warnings; :class:`ValidationError` as there."""
     rulesets, diagnostics = check_rule_files((p for t in targets for p in rule_files(t)), label)
     if any(d.severity == "error" for d in diagnostics):
         raise ValidationError(diagnostics)
-    return Rulebook(rulesets, [d for d in diagnostics if d.severity == "warning"])
+    return rulesets, [d for d in diagnostics if d.severity == "warning"]
 
 
 def version_clashes(rulesets: Sequence[RuleSet]) -> list[Diagnostic]:

@@ -64,6 +64,10 @@ class TariffBook:
     def tariffs(self) -> list[Tariff]:
         return list(self._tariffs)
 
+    @property
+    def rates(self) -> list[TaxRate]:
+        return list(self._rates)
+
     def ids(self) -> list[str]:
         return sorted({t.id for t in self._tariffs})
 

@@ -33,7 +33,7 @@ from engine.lifecycle.reloader import Reloader
 from engine.paths import PROJECT_ROOT
 from engine.rules import plans, table
 from webapp import create_app
-from webapp.observability import JsonFormatter
+from webapp.logs import JsonFormatter
 from webapp.state import app_state
 
 FACTS = {"plan": "basic", "users": 3}

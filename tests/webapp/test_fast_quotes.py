@@ -441,6 +441,37 @@ def test_quote_json_is_jsonifys_text_or_none(value: Any) -> None:
             assert (text + "\n").encode() == jsonify(value).get_data()
 
 
+_with_texts = st.recursive(
+    st.one_of(
+        _scalars,
+        st.fixed_dictionaries({"ja": st.text(max_size=3), "en": st.text(max_size=3)}),
+        st.fixed_dictionaries({"ja": st.text(max_size=2), "en": st.sampled_from([_Text("x"), 1])}),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["ja", "en", "a", "b"]), inner, max_size=3),
+        st.dictionaries(st.text(max_size=2), inner, max_size=2).map(OrderedDict),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_with_texts, st.sampled_from(["ja", "en"]))
+def test_quote_json_in_a_language_is_jsonifys_text_of_one_language_or_none(
+    value: Any, lang: Lang
+) -> None:
+    """The view and the fast path write a quote's texts in one language in one walk: what they
+    write is ``jsonify(one_language(value, lang))``, or they hand the value to ``jsonify``."""
+    text = quote_json(value, lang)
+    if text is not None:
+        with Flask(__name__).app_context() as context:
+            context.app.json.ensure_ascii = False  # type: ignore[attr-defined]
+            context.app.json.sort_keys = False  # type: ignore[attr-defined]
+            expected = jsonify(one_language(value, lang)).get_data()
+            assert (text + "\n").encode() == expected
+
+
 def test_every_character_is_written_as_jsonify_writes_it() -> None:
     """Every code point but the surrogates, in one string: orjson escapes none otherwise."""
     every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)

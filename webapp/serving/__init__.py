@@ -27,6 +27,9 @@ import json
 import os
 from dataclasses import dataclass
 
+#: The environment variable prometheus_client's multiprocess mode reads (its own name): the launcher
+#: gives the workers one folder per run, so ``/metrics`` sums every worker (:mod:`webapp.metrics`).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: The limit Flask enforces (``FLETS_MAX_CONTENT_LENGTH``); nginx enforces the same one first.
 DEFAULT_BODY_LIMIT = 8 * 1024 * 1024
 

@@ -28,9 +28,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TextIO
 
-from ..metrics import MULTIPROC_ENV
-from ..observability import log_line
-from . import ServerSettings, body_limit_from_env, nginx
+from ..logs import log_line
+from . import MULTIPROC_ENV, ServerSettings, body_limit_from_env
 
 #: Where Debian puts nginx (not on a normal user's PATH).
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
@@ -80,23 +79,27 @@ def gunicorn_command(settings: ServerSettings, socket_path: Path) -> list[str]:
 
 
 def serve(settings: ServerSettings) -> int:
-    """Run both processes until a signal or until one of them exits; the exit status."""
+    """Run both processes until a signal or until one of them exits; the exit status.
+
+    gunicorn starts first: its workers' start (importing the app, loading the rules) is most of the
+    server's, and nginx's configuration is written and checked (``nginx -t``) meanwhile — which is
+    when this process imports what the configuration is written from (the problem texts, the
+    headers); nginx starts once it passed. A configuration nginx refuses stops gunicorn again.
+    """
     nginx_binary = find_nginx()
     folder = Path(tempfile.mkdtemp(prefix="flets-serving-"))
     try:
         socket_path = folder / "gunicorn.sock"
-        nginx.prepare_run_folder(folder)
-        config = folder / "nginx.conf"
-        config.write_text(nginx.render(settings, folder, socket_path))
-        proxy_command = [nginx_binary, "-e", "stderr", "-p", str(folder), "-c", str(config)]
-        checked = subprocess.run([*proxy_command, "-t", "-q"], check=False)
-        if checked.returncode != 0:
-            return checked.returncode
         with _Signals() as signals:  # before the children start: a stop is never lost
             gunicorn = subprocess.Popen(gunicorn_command(settings, socket_path),
                                         env=_worker_environment(folder),
                                         preexec_fn=_die_with_parent)  # fmt: skip
             signals.gunicorn = gunicorn
+            proxy_command, checked = _checked_proxy(settings, folder, socket_path, nginx_binary)
+            if checked != 0:
+                _stop(gunicorn, signal.SIGTERM)
+                _wait(gunicorn)
+                return checked
             proxy = subprocess.Popen(proxy_command, stderr=subprocess.PIPE,
                                      preexec_fn=_die_with_parent)  # fmt: skip
             relay = threading.Thread(target=relay_nginx_log, args=(proxy.stderr, sys.stderr),
@@ -108,6 +111,21 @@ def serve(settings: ServerSettings) -> int:
                 relay.join(timeout=STOP_GRACE_S)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _checked_proxy(
+    settings: ServerSettings, folder: Path, socket_path: Path, nginx_binary: str
+) -> tuple[list[str], int]:
+    """nginx's command for the run, its configuration written into ``folder``; and the status of
+    ``nginx -t`` on it (0: it passed)."""
+    from . import nginx  # the message catalogue and the problem shapes: while gunicorn starts
+
+    nginx.prepare_run_folder(folder)
+    config = folder / "nginx.conf"
+    config.write_text(nginx.render(settings, folder, socket_path))
+    proxy_command = [nginx_binary, "-e", "stderr", "-p", str(folder), "-c", str(config)]
+    checked = subprocess.run([*proxy_command, "-t", "-q"], check=False)
+    return proxy_command, checked.returncode
 
 
 def _worker_environment(folder: Path) -> dict[str, str]:

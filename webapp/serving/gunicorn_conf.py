@@ -7,6 +7,7 @@ from :class:`webapp.serving.ServerSettings`.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from webapp.serving import ServerSettings
@@ -29,7 +30,7 @@ secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 accesslog = None
 errorlog = "-"
 #: gunicorn's own lines (worker starts, timeouts, signals) as the same one-object JSON lines as the
-#: app's (:class:`webapp.observability.JsonFormatter`), so every line on standard error parses.
+#: app's (:class:`webapp.logs.JsonFormatter`), so every line on standard error parses.
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -43,9 +44,22 @@ logconfig_dict = {
     "handlers": {
         "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
     },
-    "formatters": {"json": {"()": "webapp.observability.JsonFormatter"}},
+    "formatters": {"json": {"()": "webapp.logs.JsonFormatter"}},
 }  # fmt: skip
 proc_name = "flets"
+
+
+def post_fork(_server: Any, _worker: Any) -> None:
+    """A worker starts with the collector paused: importing the app and loading the rules allocate
+    some 10^5 objects that all live on, and the collector would walk them again and again (about a
+    tenth of a worker's start). :func:`post_worker_init` resumes it."""
+    gc.disable()
+
+
+def post_worker_init(_worker: Any) -> None:
+    """The app is loaded, its heap settled and frozen (:func:`webapp.state.settle_heap`): collect
+    as usual from here on."""
+    gc.enable()
 
 
 def child_exit(_server: Any, worker: Any) -> None:

@@ -15,14 +15,17 @@ import uuid
 from gunicorn import util
 from gunicorn.workers.sync import SyncWorker
 
-from ..i18n import DEFAULT_LANG
 from . import ServerSettings, body_limit_from_env
-from .errors import error_for, response_bytes, server_errors
 
 
 def write_problem(sock: socket.socket, status: int, reason: str, message: str) -> None:
     """gunicorn's ``write_error``, writing the problem its ``status`` means (its English ``reason``
     and ``message`` are gunicorn's log's, not the client's)."""
+    # Imported here, in a worker (which has loaded the app, and these with it): gunicorn's master
+    # imports this module to find the worker class, and should not import the app (start time).
+    from ..i18n import DEFAULT_LANG
+    from .errors import error_for, response_bytes, server_errors
+
     del reason, message
     errors = server_errors(body_limit_from_env(), ServerSettings().head_line_limit)
     error = error_for(status, errors)
