@@ -292,6 +292,9 @@ def main() -> None:
         help="the longest wait for --quiet before a round runs anyway (seconds)",
     )
     args = parser.parse_args()
+    from startup import compile_ahead
+
+    compile_ahead()  # every server starts as `make run` starts it
     wrk = ensure_wrk()
     steal_before = cpu_times()
     results: dict[int, list[dict[str, float]]] = {}

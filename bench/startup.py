@@ -73,6 +73,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def compile_ahead() -> None:
+    """The app's bytecode written ahead, as `make run` does, so that no process of a start compiles
+    the app's modules (with ``PYTHONDONTWRITEBYTECODE`` set, each would, at every start)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "engine", "webapp"], cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+
+
 def measure_start(folder: Path, workers: int) -> tuple[float, float, float]:
     """One round in ``folder``: seconds to ready cold, warm, and of the one-file reload."""
     rules = folder / "rules"
@@ -109,9 +116,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    # As `make run` does: the app's bytecode written ahead, so no start compiles it.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "engine", "webapp"], cwd=ROOT,
-                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    compile_ahead()
     cold, warm, reloads = [], [], []
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="flets-startup-") as folder:
