@@ -7,7 +7,8 @@ content digests, the tariffs and tax rates — depends on nothing but
 
 * the bytes of every file of the snapshot (:class:`~.generations.Snapshot`'s digest),
 * the names the files are cited by (answers cite ``rules/<file>:<line>``),
-* the engine's own code (any change to a checker may change the result),
+* the engine's own code and the versions of the YAML parser and marshmallow (any change to a
+  checker may change the result),
 * and the day: an example without ``as_of`` is normalised as of today (:mod:`engine.rules.validate`).
 
 So the first process to load a snapshot stores that result in the machine's cache folder (the plan
@@ -35,6 +36,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, time
 from decimal import Decimal
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -185,11 +187,16 @@ def _class(name: Any) -> Any:
     return found
 
 
+#: The packages whose behaviour shapes what the files validate to: the YAML parser and the schema
+#: library the facts of examples are read with (their versions are part of the key).
+CHECKER_PACKAGES = ("PyYAML", "marshmallow")
+
 _code_digest: str | None = None
 
 
 def engine_code_digest() -> str:
-    """The SHA-256 of the engine's own source files (computed once per process)."""
+    """The SHA-256 of the engine's own source files and of the versions of
+    :data:`CHECKER_PACKAGES` (computed once per process)."""
     global _code_digest
     if _code_digest is None:
         root = Path(__file__).resolve().parent.parent
@@ -197,6 +204,13 @@ def engine_code_digest() -> str:
         for path in sorted(root.rglob("*.py")):
             digest.update(str(path.relative_to(root)).encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
+        for package in CHECKER_PACKAGES:
+            try:
+                digest.update(f"{package}=={metadata.version(package)}\0".encode())
+            except (
+                metadata.PackageNotFoundError
+            ):  # pragma: no cover - a source tree without metadata
+                digest.update(f"{package}==?\0".encode())
         _code_digest = digest.hexdigest()
     return _code_digest
 

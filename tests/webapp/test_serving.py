@@ -9,8 +9,11 @@ gunicorn behind it), which is fast and shows the answer for workers that are dow
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -304,3 +307,40 @@ def test_launcher_arguments_and_the_body_limit(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ValueError):
         body_limit_from_env({"FLETS_MAX_CONTENT_LENGTH": "lots"})
     assert Path(find_nginx()).exists()
+
+
+def test_a_configuration_nginx_refuses_stops_the_started_gunicorn_and_says_why_in_json(
+    tmp_path: Path,
+) -> None:
+    """gunicorn starts before nginx's configuration is checked (start time): when nginx refuses it,
+    the launcher stops gunicorn again, exits non-zero, and every line it leaves is JSON."""
+    env = {**os.environ, "FLETS_MAX_CONTENT_LENGTH": str(10**24), "FLETS_AUDIT_URL": "none",
+           "FLETS_GENERATIONS_DIR": str(tmp_path)}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "webapp.serving", "--bind", f"127.0.0.1:{free_port()}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.strip()]
+    said = [line["message"] for line in lines if line["logger"] == "nginx"]
+    assert any("client_max_body_size" in message for message in said)
+    assert any(line["logger"] == "webapp.serving" and line["level"] == "critical" for line in lines)
+    with pytest.raises(ProcessLookupError):  # gunicorn and its workers are gone too
+        os.killpg(process.pid, 0)
+
+
+def test_the_launcher_and_gunicorns_master_import_neither_flask_nor_the_app() -> None:
+    """Three processes start the server; only the workers need the app (docs/benchmarks.md)."""
+    script = (
+        "import sys, webapp.serving.__main__, webapp.serving.gunicorn_conf, webapp.serving.worker;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'marshmallow', "
+        "'durable', 'engine') or m in ('webapp.api', 'webapp.observability')))"
+    )
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True)  # fmt: skip
+    assert found.stdout.strip() == "[]"

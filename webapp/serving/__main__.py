@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import io
 import os
 import re
 import shutil
@@ -124,7 +125,10 @@ def _checked_proxy(
     config = folder / "nginx.conf"
     config.write_text(nginx.render(settings, folder, socket_path))
     proxy_command = [nginx_binary, "-e", "stderr", "-p", str(folder), "-c", str(config)]
-    checked = subprocess.run([*proxy_command, "-t", "-q"], check=False)
+    checked = subprocess.run([*proxy_command, "-t", "-q"], check=False, stderr=subprocess.PIPE)
+    relay_nginx_log(io.BytesIO(checked.stderr), sys.stderr)  # what nginx said of it, as JSON lines
+    if checked.returncode != 0:
+        _log("critical", "nginx refused its configuration; the server did not start")
     return proxy_command, checked.returncode
 
 
