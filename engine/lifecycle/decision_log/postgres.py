@@ -47,6 +47,28 @@ CREATE INDEX IF NOT EXISTS decisions_request ON decisions (request_id);
 """
 """The table, and the migration of a table made before the ``digest`` column (its rows: NULL)."""
 
+_PG_VERSIONS = """
+CREATE TABLE IF NOT EXISTS decision_versions (
+    ruleset TEXT NOT NULL,
+    version TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (ruleset, version, digest)
+);
+INSERT INTO decision_versions (ruleset, version, digest)
+SELECT DISTINCT ruleset, version, digest FROM decisions WHERE digest IS NOT NULL
+ON CONFLICT DO NOTHING;
+"""
+"""Every ``(rule set, version, digest)`` the log holds decisions of, read by the version discipline at
+every start and reload (``SELECT DISTINCT`` over the decisions is a scan of the whole table). Made,
+with what the table already holds, when it does not exist; each append adds the versions its process
+has not written yet (:meth:`PostgresDecisionLog.append`). A version stays when its decisions are
+pruned: its content was fixed by serving it."""
+
+_ADD_VERSION = (
+    "INSERT INTO decision_versions (ruleset, version, digest) VALUES (%s, %s, %s) "
+    "ON CONFLICT DO NOTHING"
+)
+
 #: Rows one page of :meth:`PostgresDecisionLog.stream` holds.
 PAGE_ROWS = 1000
 
@@ -79,9 +101,14 @@ class PostgresDecisionLog:
         self._connections: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
         self._connect_options = _connect_options(url)
+        #: The versions this process has written to ``decision_versions`` (or found there).
+        self._versions_written: set[tuple[str, str, str]] = set()
         with psycopg.connect(url, **self._connect_options) as connection, connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_SCHEMA_LOCK,))
             connection.execute(_PG_SCHEMA)
+            made = connection.execute("SELECT to_regclass('decision_versions')").fetchone()
+            if made is None or made[0] is None:
+                connection.execute(_PG_VERSIONS)
 
     def _connection(self) -> psycopg.Connection[Any]:
         connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
@@ -97,13 +124,20 @@ class PostgresDecisionLog:
         if not records:
             return
         rows = [_pg_row(r) for r in records]
+        new = {
+            (r.ruleset, r.version, r.digest) for r in records if r.digest
+        } - self._versions_written
         try:
             connection = self._connection()
             with connection.transaction(), connection.cursor() as cursor:
                 cursor.executemany(insert("%s", DIGEST_COLUMNS), rows)
+                if new:  # the first decisions of a version in this process: rare
+                    cursor.executemany(_ADD_VERSION, sorted(new))
         except self._psycopg.Error as exc:
             self._local.connection = None
             raise AuditError(f"cannot write the decision log ({exc})") from None
+        with self._lock:
+            self._versions_written |= new
 
     def check(self) -> None:
         """Whether a decision could be logged now (for readiness): the server answers.
@@ -130,7 +164,7 @@ class PostgresDecisionLog:
         """Every ``(rule set, version, digest)`` the log holds a decision of (digests recorded)."""
         try:
             rows = self._connection().execute(
-                "SELECT DISTINCT ruleset, version, digest FROM decisions WHERE digest IS NOT NULL"
+                "SELECT ruleset, version, digest FROM decision_versions"
             )
             return {(str(a), str(b), str(c)) for a, b, c in rows.fetchall()}
         except self._psycopg.Error as exc:

@@ -202,7 +202,11 @@ class SQLiteDecisionLog:
                 try:
                     connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
                     connection.execute("BEGIN")
-                    if "decision_requests" in _tables(connection):
+                    tables = _tables(connection)
+                    if "decision_versions" in tables:  # kept by a trigger (rows.VERSIONS_SCHEMA)
+                        found.update(connection.execute(
+                            "SELECT ruleset, version, digest FROM decision_versions"))  # fmt: skip
+                    elif "decision_requests" in tables:  # a shard no writer has opened since
                         found.update(connection.execute(
                             "SELECT DISTINCT ruleset, version, digest FROM decision_requests "
                             "WHERE digest IS NOT NULL"))  # fmt: skip
