@@ -31,7 +31,14 @@ class Text:
 
 #: A Japanese character: kana, CJK ideographs, CJK and full-width punctuation and forms.
 _JAPANESE = "[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
-_SPACE_BETWEEN_JAPANESE = re.compile(f"(?<={_JAPANESE}) +(?={_JAPANESE})")
+#: A half-width space between two Japanese characters, or next to Japanese punctuation whatever is on
+#: its other side: after 。、「（ … and before 。、」） … (full-width punctuation carries its own space,
+#: so 「確認してください。 NTT東日本に…」 has a gap in it).
+_SPACE_BETWEEN_JAPANESE = re.compile(
+    f"(?<={_JAPANESE}) +(?={_JAPANESE})"
+    "|(?<=[、。，．「『（【〔：；！？・]) +"
+    "| +(?=[、。，．」』）】〕：；！？・])"
+)
 
 
 def join_japanese(text: str) -> str:
@@ -39,8 +46,9 @@ def join_japanese(text: str) -> str:
 
     Japanese is written without spaces between words, but YAML folds a line break in a ``>``/``>-``
     block into a space, so a sentence a policy owner wrapped across lines would be read to a customer
-    with a gap in it (「一覧は 資料にありません」). Every ``ja`` text of a rule or tariff file is read
-    through this; a space next to a Latin letter or a digit is kept (「NTT 東日本」 stays as written).
+    with a gap in it (「一覧は 資料にありません」, 「ありません。 NTT東日本に」). Every ``ja`` text of a rule
+    or tariff file is read through this; a space between a Japanese character other than punctuation and
+    a Latin letter or a digit is kept (「NTT 東日本」 stays as written).
     """
     return _SPACE_BETWEEN_JAPANESE.sub("", text)
 

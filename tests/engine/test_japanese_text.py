@@ -1,4 +1,5 @@
-"""Every Japanese text the service can say reads without a half-width space between Japanese characters.
+"""Every Japanese text the service can say reads without a half-width space between Japanese characters
+(or next to Japanese punctuation).
 
 Sales staff read these answers to customers. YAML folds a line break in a ``>-`` block into a space, so a
 sentence wrapped across lines in a rule file would otherwise carry one (「一覧は 資料にありません」).
@@ -70,6 +71,11 @@ def japanese_strings(body: Any) -> Iterator[str]:
         ("フレッツ 光ネクスト", "フレッツ光ネクスト"),
         ("NTT 東日本の 200 Mb/s 品目", "NTT 東日本の 200 Mb/s 品目"),
         ("「別記1」 の区域", "「別記1」の区域"),
+        # next to Japanese punctuation a space goes whatever is on its other side
+        ("ありません。 NTT東日本に確認してください", "ありません。NTT東日本に確認してください"),
+        ("当たらないため、 NTT東日本は", "当たらないため、NTT東日本は"),
+        ("（ 200Mb/s品目 ）", "（200Mb/s品目）"),
+        ("第11条の2 1項（第13条3項: 光コラボ）", "第11条の2 1項（第13条3項: 光コラボ）"),
     ],
 )
 def test_spaces_between_japanese_characters_go_and_others_stay(written: str, read: str) -> None:
