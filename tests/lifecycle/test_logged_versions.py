@@ -73,6 +73,22 @@ def test_two_writers_of_one_log_record_a_version_once(book: Rulebook, log_url: s
     assert len(_versions_table(log_url)) == 1
 
 
+OLD = ("plan_change", "0.9", "sha256:old")
+
+
+def _assert_old_and_new_versions(book: Rulebook, url: str) -> None:
+    """Opened again, the log of ``url`` (holding one decision of :data:`OLD`, logged before the
+    versions table) names it among its versions, with one it logs now."""
+    log = open_decision_log(url.removeprefix("sqlite:///"))
+    try:
+        log_decisions(log, [book.decide("plan_change", FACTS)], "new")
+        versions = log.versions()
+        assert OLD in versions and len(versions) == 2
+    finally:
+        log.close()
+    assert OLD in _versions_table(url)
+
+
 def test_a_sqlite_log_from_before_the_table_gets_it_with_what_it_holds(
     book: Rulebook, tmp_path: Path
 ) -> None:
@@ -87,15 +103,7 @@ def test_a_sqlite_log_from_before_the_table_gets_it_with_what_it_holds(
     )
     connection.commit()
     connection.close()
-    log = open_decision_log(str(path))
-    try:
-        log_decisions(log, [book.decide("plan_change", FACTS)], "new")
-        versions = log.versions()
-        assert ("plan_change", "0.9", "sha256:old") in versions
-        assert len(versions) == 2
-    finally:
-        log.close()
-    assert ("plan_change", "0.9", "sha256:old") in _versions_table(f"sqlite:///{path}")
+    _assert_old_and_new_versions(book, f"sqlite:///{path}")
 
 
 def test_a_postgres_log_from_before_the_table_gets_it_with_what_it_holds(
@@ -112,11 +120,4 @@ def test_a_postgres_log_from_before_the_table_gets_it_with_what_it_holds(
             " kind, reasons, facts, digest) VALUES ('old', 0, now() - interval '1 day',"
             " 'plan_change', '0.9', '2025-01-01', 'allowed', 'positive', '[]', '{}', 'sha256:old')"
         )
-    log = open_decision_log(postgres_url)
-    try:
-        log_decisions(log, [book.decide("plan_change", FACTS)], "new")
-        versions = log.versions()
-        assert ("plan_change", "0.9", "sha256:old") in versions
-        assert len(versions) == 2
-    finally:
-        log.close()
+    _assert_old_and_new_versions(book, postgres_url)

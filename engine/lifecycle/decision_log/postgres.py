@@ -16,6 +16,8 @@ from .records import AuditError, DecisionRecord, Query
 from .sql import (
     DIGEST_COLUMNS,
     PRUNE_BATCH,
+    VERSIONS_TABLE,
+    backfill_versions,
     insert,
     prune_statements,
     record_from_row,
@@ -47,23 +49,7 @@ CREATE INDEX IF NOT EXISTS decisions_request ON decisions (request_id);
 """
 """The table, and the migration of a table made before the ``digest`` column (its rows: NULL)."""
 
-_PG_VERSIONS = """
-CREATE TABLE IF NOT EXISTS decision_versions (
-    ruleset TEXT NOT NULL,
-    version TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    PRIMARY KEY (ruleset, version, digest)
-);
-INSERT INTO decision_versions (ruleset, version, digest)
-SELECT DISTINCT ruleset, version, digest FROM decisions WHERE digest IS NOT NULL
-ON CONFLICT DO NOTHING;
-"""
-"""Every ``(rule set, version, digest)`` the log holds decisions of, read by the version discipline at
-every start and reload (``SELECT DISTINCT`` over the decisions is a scan of the whole table). Made,
-with what the table already holds, when it does not exist; each append adds the versions its process
-has not written yet (:meth:`PostgresDecisionLog.append`). A version stays when its decisions are
-pruned: its content was fixed by serving it."""
-
+#: A version this process writes decisions of for the first time (:meth:`PostgresDecisionLog.append`).
 _ADD_VERSION = (
     "INSERT INTO decision_versions (ruleset, version, digest) VALUES (%s, %s, %s) "
     "ON CONFLICT DO NOTHING"
@@ -107,8 +93,11 @@ class PostgresDecisionLog:
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_SCHEMA_LOCK,))
             connection.execute(_PG_SCHEMA)
             made = connection.execute("SELECT to_regclass('decision_versions')").fetchone()
-            if made is None or made[0] is None:
-                connection.execute(_PG_VERSIONS)
+            if (
+                made is None or made[0] is None
+            ):  # the versions table (.sql), with what the log holds
+                connection.execute(VERSIONS_TABLE)
+                connection.execute(backfill_versions("decisions"))
 
     def _connection(self) -> psycopg.Connection[Any]:
         connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)

@@ -26,7 +26,7 @@ from .records import (
     facts_of_column,
     personal_facts,
 )
-from .sql import aware, where
+from .sql import VERSIONS_TABLE, aware, backfill_versions, where
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS decision_requests (
@@ -53,17 +53,10 @@ the log's share of a batch from about 10 µs to about 1 µs per decision (docs/b
 written before this layout keep their per-decision ``decisions`` table (:mod:`.sql`); queries read both."""
 
 
-#: Every ``(rule set, version, digest)`` a shard holds decisions of, kept by a trigger as rows are
-#: copied in: the version discipline (:mod:`engine.lifecycle.versions`) reads it at every start and
-#: reload, and ``SELECT DISTINCT`` over the decisions themselves took about 2 s per million rows. A
-#: version stays in it when its decisions are pruned: its content was fixed by serving it.
-VERSIONS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS decision_versions (
-    ruleset TEXT NOT NULL,
-    version TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    PRIMARY KEY (ruleset, version, digest)
-) WITHOUT ROWID;
+#: The versions table (:data:`.sql.VERSIONS_TABLE`), kept by a trigger as rows are copied in from the
+#: journal (in SQLite's own code, in the copier's thread).
+VERSIONS_SCHEMA = f"""
+{VERSIONS_TABLE} WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS decision_requests_version AFTER INSERT ON decision_requests
 WHEN NEW.digest IS NOT NULL
 BEGIN
@@ -71,12 +64,6 @@ BEGIN
     VALUES (NEW.ruleset, NEW.version, NEW.digest);
 END;
 """
-#: The versions of the rows a shard held before :data:`VERSIONS_SCHEMA` existed (run once, when it is
-#: created; running it again changes nothing).
-BACKFILL_VERSIONS = (
-    "INSERT OR IGNORE INTO decision_versions (ruleset, version, digest) "
-    "SELECT DISTINCT ruleset, version, digest FROM decision_requests WHERE digest IS NOT NULL"
-)
 
 
 def migrate(connection: sqlite3.Connection) -> None:
@@ -95,7 +82,7 @@ def migrate(connection: sqlite3.Connection) -> None:
     ).fetchone()
     if exists is None:  # two processes may both get here: both statements are idempotent
         connection.executescript(VERSIONS_SCHEMA)
-        connection.execute(BACKFILL_VERSIONS)
+        connection.execute(backfill_versions("decision_requests"))
 
 
 #: The per-decision table of files written before :data:`SCHEMA` (read, never written).
