@@ -76,5 +76,5 @@ def metrics() -> Response:
     if token:
         require_token(token, "/metrics")
     # This worker's log backlog as of now (the others' as of their last decision or scrape).
-    instruments.observe_log_backlog(*current_state().decision_log.backlog())
+    instruments.observe_log_backlog(current_state().decision_log.backlog, now=True)
     return Response(generate_latest(instruments.registry()), content_type=CONTENT_TYPE_LATEST)

@@ -15,9 +15,10 @@ sent; a rule set or outcome label only ever takes the ids of loaded rule files.
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter as Tally
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     REGISTRY,
@@ -74,28 +75,69 @@ LOG_LAG = Gauge(
 )
 
 
+class _Children:
+    """A metric's labelled children by their label values.
+
+    ``metric.labels(...)`` checks the values and takes a lock on every call (about 3 µs, three times
+    a request, a fifth of the metrics' share of answering one); a child, once made, is the same object
+    for the metric's whole life, so it is looked up here in a plain dict instead. Two threads making
+    the same child at once get the same object from ``labels``."""
+
+    def __init__(self, metric: Any) -> None:
+        self.metric = metric
+        self.made: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self.made.get(values)
+        if child is None:
+            child = self.made[values] = self.metric.labels(*values)
+        return child
+
+
+_requests, _latency, _decisions = _Children(REQUESTS), _Children(LATENCY), _Children(DECISIONS)
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     """Count one answered request (called with the access-log line, by Flask and the fast path)."""
-    REQUESTS.labels(route, method, str(status)).inc()
-    LATENCY.labels(route).observe(seconds)
+    _requests(route, method, str(status)).inc()
+    _latency(route).observe(seconds)
 
 
-def observe_decisions(decisions: Iterable[Decision]) -> None:
+def observe_decisions(decisions: Sequence[Decision]) -> None:
     """Count decisions as they are logged (so only decisions that were answered count)."""
+    if len(decisions) == 1:  # one decision (evaluate): no tally to build
+        (d,) = decisions
+        _decisions(d.ruleset.id, d.outcome.id, d.kind, "table" if d.from_table else "live").inc()
+        return
     # A batch of a thousand decisions has a handful of distinct label sets: one increment each
     # (an increment in multiprocess mode writes a memory-mapped file under a lock).
     counted = Tally(
         (d.ruleset.id, d.outcome.id, d.kind, "table" if d.from_table else "live") for d in decisions
     )
     for labels, count in counted.items():
-        DECISIONS.labels(*labels).inc(count)
+        _decisions(*labels).inc(count)
 
 
 def observe_reload(ok: bool) -> None:
     RELOADS.labels("applied" if ok else "refused").inc()
 
 
-def observe_log_backlog(rows: int, oldest_age_s: float) -> None:
+#: Seconds between two updates of the decision-log gauges by one worker's decisions: the copier moves
+#: the journal every 0.5 s, so finer updates show nothing new, and each is two locked writes to a
+#: memory-mapped file on the path of every decision.
+BACKLOG_EVERY_S = 0.25
+_backlog_at = float("-inf")
+
+
+def observe_log_backlog(backlog: Callable[[], tuple[int, float]], *, now: bool = False) -> None:
+    """Set the log gauges from ``backlog()`` (rows not yet copied, age of the oldest), at most every
+    :data:`BACKLOG_EVERY_S` seconds — or ``now`` (a scrape reads them)."""
+    global _backlog_at
+    at = time.monotonic()
+    if not now and at - _backlog_at < BACKLOG_EVERY_S:
+        return
+    _backlog_at = at
+    rows, oldest_age_s = backlog()
     LOG_BACKLOG.set(rows)
     LOG_LAG.set(oldest_age_s)
 

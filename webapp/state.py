@@ -209,7 +209,7 @@ def _logger(decision_log: DecisionLog) -> DecisionObserver:
     def record(decisions: list[Decision]) -> None:
         log_decisions(decision_log, decisions, current_request_id() or uuid.uuid4().hex)
         metrics.observe_decisions(decisions)
-        metrics.observe_log_backlog(*decision_log.backlog())
+        metrics.observe_log_backlog(decision_log.backlog)
 
     return record
 

@@ -3,6 +3,7 @@ with the same code, in either format."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,17 @@ from engine import load_rulebook
 from engine.errors import Diagnostic, ValidationError
 from engine.paths import PROJECT_ROOT, rules_dir
 from engine.tariff import load_tariffs
+
+
+def _version_line(path: Path) -> str:
+    """The file's ``version:`` line as it is now (the rule set's version moves with its content)."""
+    found = re.search(r"^version: \S+", path.read_text(encoding="utf-8"), re.MULTILINE)
+    assert found is not None
+    return found.group(0)
+
+
+RULE_VERSION = _version_line(rules_dir() / "tv_transfer.yaml")
+TARIFF_VERSION = _version_line(PROJECT_ROOT / "tariffs" / "flets_joint.yaml")
 
 
 def _rule_diagnostics(tmp_path: Path, old: str, new: str) -> list[Diagnostic]:
@@ -39,7 +51,7 @@ def _tariff_diagnostics(tmp_path: Path, old: str, new: str) -> list[Diagnostic]:
 @pytest.mark.parametrize(
     ("rule_edit", "tariff_edit", "code", "path"),
     [
-        (("version: 1.1.0\n", ""), ("version: 1.1.0\n", ""), "missing-key", "version"),
+        ((f"{RULE_VERSION}\n", ""), (f"{TARIFF_VERSION}\n", ""), "missing-key", "version"),
         (
             ("region: ntt_east", "region: east"),
             ("region: ntt_east", "region: east"),
@@ -47,8 +59,8 @@ def _tariff_diagnostics(tmp_path: Path, old: str, new: str) -> list[Diagnostic]:
             "region",
         ),
         (
-            ("version: 1.1.0", "version: 1.0"),
-            ("version: 1.1.0", "version: 1.0"),
+            (RULE_VERSION, "version: 1.0"),
+            (TARIFF_VERSION, "version: 1.0"),
             "wrong-type",
             "version",
         ),

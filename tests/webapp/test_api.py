@@ -31,10 +31,10 @@ def test_rulesets_list_names_every_loaded_rule_set(app: Flask, client: FlaskClie
         expected = get_rulebook().ids()
     assert [r["id"] for r in body["rulesets"]] == expected
     tv = next(r for r in body["rulesets"] if r["id"] == "tv_application")
-    assert tv["version"] == "1.1.0"
+    assert tv["version"] == "1.1.1"
     assert tv["effective_from"] == "2019-10-01"
     assert tv["versions"] == [
-        {"version": "1.1.0", "effective_from": "2019-10-01", "effective_to": None}
+        {"version": "1.1.1", "effective_from": "2019-10-01", "effective_to": None}
     ]
 
 
@@ -85,7 +85,7 @@ def test_evaluate_gives_every_reason_with_citation_in_the_asked_language(
     assert response.headers["Content-Language"] == "en"
     decision = response.json
     assert decision["outcome"] == "may_refuse"
-    assert decision["version"] == "1.1.0"
+    assert decision["version"] == "1.1.1"
     assert [r["code"] for r in decision["reasons"]] == [
         "in_default_or_likely",
         "likely_to_breach_article_32",
@@ -117,7 +117,7 @@ def test_batch_keeps_good_items_when_others_are_bad(client: FlaskClient) -> None
     )
     assert response.status_code == 200
     body = response.json
-    assert (body["count"], body["errors"], body["version"]) == (1500, 900, "1.1.0")
+    assert (body["count"], body["errors"], body["version"]) == (1500, 900, "1.1.1")
     first, bad_fact, not_object, extra_key, last = body["results"][:5]
     assert first["decision"]["outcome"] == "may_refuse"
     assert bad_fact["problem"]["errors"] == [
