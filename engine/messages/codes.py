@@ -160,6 +160,8 @@ class Code(StrEnum):
     STUDIO_UNCOVERED = "studio_uncovered"
     STUDIO_ALL_COVERED = "studio_all_covered"
     STUDIO_NO_SCRIPT = "studio_no_script"
+    STUDIO_DRAFT_TABLE = "studio_draft_table"
+    STUDIO_DRAFT_TABLE_REFUSED = "studio_draft_table_refused"
     STUDIO_CHECKING = "studio_checking"
     STUDIO_CHECK_CLEAN = "studio_check_clean"
     STUDIO_CHECK_ERRORS = "studio_check_errors"

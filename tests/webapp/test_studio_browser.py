@@ -278,6 +278,32 @@ def test_a_policy_owner_edits_simulates_previews_and_publishes(
     page.context.close()
 
 
+def test_the_table_of_a_draft_is_drawn_before_anything_is_published(
+    browser: Any, studio_server: str
+) -> None:
+    page = open_page(browser)
+    sign_in(page, studio_server, ADMIN, f"/studio/rules/{RULESET}")
+    page.locator("#cm-host .cm-content").wait_for()
+    wait_for_clean_check(page)
+    row = page.locator('#sheet tbody tr:has-text("relocation_keeps_customer_id")').first
+    rule = row.get_attribute("data-rule")
+    assert rule
+    replace_in_draft(page, f"id: {rule}\n", f"id: {rule}_draft\n")
+    wait_for_clean_check(page)
+    page.locator("#draft-table").click()
+    page.locator("#draft-note").wait_for()
+    assert page.locator(f'#sheet tr[data-rule="{rule}_draft"]').count() == 1
+    assert page.locator(f'#sheet tr[data-rule="{rule}"]').count() == 0
+    page.locator("#cm-host .cm-content").wait_for()
+    assert f"id: {rule}_draft" in draft_text(page)  # the draft is still in the editor
+    assert_fits_and_accessible(page, 1280)
+    shot(page, "draft-table", page.locator("#table"))
+    served = requests.get(f"{studio_server}/v1/studio/rules/{RULESET}", timeout=10,
+                          headers={"Authorization": f"Bearer {ADMIN}"})  # fmt: skip
+    assert f"id: {rule}_draft" not in served.json()["text"]  # nothing was published
+    page.context.close()
+
+
 def test_a_tariff_is_read_and_quoted(browser: Any, studio_server: str) -> None:
     page = open_page(browser)
     sign_in(page, studio_server, ADMIN, "/studio/tariffs/flets_joint")
@@ -326,7 +352,7 @@ def test_the_studio_fits_a_phone_and_passes_axe(
 
 def test_the_screenshots_exist() -> None:
     """docs/studio.md shows these (written by the walk above when missing)."""
-    names = "start table diagnostic simulator impact refused published tariff"
+    names = "start table diagnostic simulator impact refused published tariff draft-table"
     for name in names.split():
         path: Path = SCREENSHOTS / f"studio-{name}.png"
         assert path.exists() and path.stat().st_size > 5_000, path

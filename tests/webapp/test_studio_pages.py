@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -284,6 +285,57 @@ def test_the_form_reads_as_facts_for_the_simulator(editor: FlaskClient) -> None:
     }
     refused = editor.post("/studio/rules/passport_continuation/facts", data={"line_provider": "x"})
     assert refused.status_code == 400
+
+
+def _editor_text(html: str) -> str:
+    """The draft in the page's editor (the textarea's text, unescaped)."""
+    found = re.search(r'<textarea id="draft" name="text"[^>]*>(.*?)</textarea>', html, re.S)
+    assert found is not None
+    return unescape(found.group(1))
+
+
+def test_the_table_of_a_draft_shows_the_edit_before_it_is_published(
+    studio_app: Flask, editor: FlaskClient, viewer: FlaskClient
+) -> None:
+    page = editor.get("/studio/rules/passport_continuation").text
+    assert 'id="draft-form"' in page and 'id="draft-table"' in page
+    rule = rule_with_reason(studio_app, "passport_continuation", RELOCATION_REASON)
+    text = _editor_text(page)
+    assert f"id: {rule}\n" in text
+    edited = text.replace(f"id: {rule}\n", f"id: {rule}_draft\n", 1)
+    for client in (editor, viewer):  # reading a draft's table publishes nothing: a viewer may too
+        html = client.get("/studio/rules/passport_continuation").text
+        answer = client.post("/studio/rules/passport_continuation/draft",
+                             data={"csrf_token": csrf_of(html), "text": edited})  # fmt: skip
+        assert answer.status_code == 200, answer.text[:500]
+        rows = rows_of(answer.text)
+        assert f"{rule}_draft" in rows and rule not in rows
+        assert RELOCATION_REASON in rows[f"{rule}_draft"]
+        assert 'id="draft-note"' in answer.text and "まだ公開されていません" in answer.text
+        assert _editor_text(answer.text) == edited  # the draft stays in the editor
+    # Nothing was published: the page still shows the served rule.
+    assert rule in rows_of(editor.get("/studio/rules/passport_continuation").text)
+
+
+def test_a_draft_that_does_not_validate_keeps_the_published_table_and_lists_its_findings(
+    studio_app: Flask, editor: FlaskClient
+) -> None:
+    html = editor.get("/studio/rules/passport_continuation?lang=en").text
+    broken = _editor_text(html).replace("decide:", "decide_typo:", 1)
+    answer = editor.post("/studio/rules/passport_continuation/draft?lang=en",
+                         data={"csrf_token": csrf_of(html), "text": broken})  # fmt: skip
+    assert answer.status_code == 422
+    assert "the table is still the published version" in answer.text
+    findings = answer.text.split('id="draft-findings"', 1)[1].split("</ol>", 1)[0]
+    assert "decide_typo" in findings or "decide" in findings
+    rule = rule_with_reason(studio_app, "passport_continuation", RELOCATION_REASON)
+    assert rule in rows_of(answer.text)  # the served table
+    assert _editor_text(answer.text) == broken
+
+
+def test_a_draft_table_needs_the_pages_csrf_token(editor: FlaskClient) -> None:
+    answer = editor.post("/studio/rules/passport_continuation/draft", data={"text": "x"})
+    assert answer.status_code == 400
 
 
 def test_an_unknown_rule_set_or_tariff_is_404(editor: FlaskClient) -> None:

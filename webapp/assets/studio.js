@@ -467,7 +467,16 @@ async function history() {
   target.append(list);
 }
 
+// "Make the table of this draft" posts the form around the editor: the hidden textarea gets the
+// editor's text first (the page answers with the draft's table; nothing is published).
+function syncDraftField() {
+  const area = document.getElementById("draft");
+  if (area && view) area.value = draft();
+}
+
 function start() {
+  const draftForm = document.getElementById("draft-form");
+  if (draftForm) draftForm.addEventListener("submit", syncDraftField);
   if (!root) return;
   startEditor();
   const sim = document.getElementById("simulate-form");

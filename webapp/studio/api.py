@@ -408,18 +408,31 @@ def impact(kind: str, ident: str) -> Response:
 # -- the table -------------------------------------------------------------------------------
 
 
+def draft_check(
+    ident: str, text: str, file: str | None = None
+) -> tuple[RuleSet | None, list[Diagnostic]]:
+    """A draft of ``ident`` checked as ``flets-elig check`` checks a file: its rule set (``None`` when
+    it does not validate) and every diagnostic. Validated, not gated by the analysis: a draft's
+    shadowed or never-firing rows are what its table must mark."""
+    checked = _publisher().check("rules", text, _file_name("rules", ident, file))
+    return checked.ruleset, list(checked.diagnostics)
+
+
+def draft_ruleset(ident: str, text: str, file: str | None = None) -> RuleSet:
+    """:func:`draft_check`'s rule set. :raises Problem: ``reload-refused`` with every diagnostic."""
+    ruleset, diagnostics = draft_check(ident, text, file)
+    if ruleset is None:
+        raise _refused(diagnostics)
+    return ruleset
+
+
 def sheet_of(ident: str, version: str | None = None, text: str | None = None,
              lang: Lang = "ja", file: str | None = None) -> dict[str, Any]:  # fmt: skip
     """The table data of a served version of ``ident`` or of a draft (the pages call this too)."""
     if text is not None:
-        # Validated, not gated by the analysis: a draft's shadowed or never-firing rows are what
-        # the table must mark.
-        checked = _publisher().check("rules", text, _file_name("rules", ident, file))
-        if checked.ruleset is None:
-            raise _refused(checked.diagnostics)
-        draft = Rulebook([checked.ruleset])
+        rs = draft_ruleset(ident, text, file)
+        draft = Rulebook([rs])
         try:
-            rs = checked.ruleset
             return build_sheet(rs, example_decisions(draft, rs), lang)
         finally:
             draft.close()

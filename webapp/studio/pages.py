@@ -46,7 +46,7 @@ from engine.messages.language import Lang, Text
 from engine.paths import bundled_dir, rules_dir, tariffs_dir
 from engine.rules.coverage import example_decisions
 from engine.rules.model import RuleSet
-from engine.rules.rulebook import ruleset_digest
+from engine.rules.rulebook import Rulebook, ruleset_digest
 from engine.rules.sheet import build_sheet
 from engine.tariff import TariffBook
 from engine.tariff.model import Tariff
@@ -136,10 +136,11 @@ def signout() -> BaseResponse:
 # -- what the pages show -------------------------------------------------------------------------
 
 
-def rule_sheet(rs: RuleSet, lang: Lang) -> dict[str, Any]:
+def rule_sheet(rs: RuleSet, lang: Lang, book: Rulebook | None = None) -> dict[str, Any]:
     """The table view's data, the studio API's sheet (docs/studio-api.md): the model, the analysis
-    and each example decided by the serving engine (:func:`engine.rules.sheet.build_sheet`)."""
-    book = get_rulebook()
+    and each example decided by ``book`` (default: the serving engine; a draft's own rulebook for a
+    draft) (:func:`engine.rules.sheet.build_sheet`)."""
+    book = book or get_rulebook()
     found = build_sheet(rs, example_decisions(book, rs), lang, digest=ruleset_digest(rs))
     # The default answers what no row matches: a last row without conditions.
     found["default"] = {"id": "", "line": 0, "cells": {}, "other": [], "marks": [],
@@ -296,27 +297,59 @@ def _studio_data(kind: str, item_id: str, version: str, digest: str, lang: Lang)
 def ruleset_page(ruleset_id: str) -> str:
     """The table of one rule set, with the editor, simulator, impact and publish panels."""
     lang = page_lang()
-    book = get_rulebook()
-    rs = book.shown_version(ruleset_id)
-    digest = ruleset_digest(rs)
-    found = rule_sheet(rs, lang)
+    rs = get_rulebook().shown_version(ruleset_id)
+    return _ruleset_page(rs, rs, rule_sheet(rs, lang), _file_text(_rules_folder(), rs.file), lang)
+
+
+@bp.post("/rules/<ruleset_id>/draft")
+def draft_table_page(ruleset_id: str) -> tuple[str, int]:
+    """The page with the table of the draft in the editor (its ``text`` field), the draft kept in the
+    editor: a policy owner sees what an edit does to the table before publishing it. A draft that does
+    not validate keeps the published version's table, with the findings listed (422)."""
+    check_csrf()
+    lang = page_lang()
+    served = get_rulebook().shown_version(ruleset_id)
+    text = request.form.get("text", "")
+    draft, diagnostics = api.draft_check(ruleset_id, text, Path(served.file).name)
+    if draft is None:
+        errors = sum(1 for d in diagnostics if d.severity == "error")
+        note = _text(Code.STUDIO_DRAFT_TABLE_REFUSED, lang, count=errors)
+        page = _ruleset_page(served, served, rule_sheet(served, lang), text, lang, draft_note=note,
+                             draft_findings=[str(d) for d in diagnostics])  # fmt: skip
+        return page, 422
+    book = Rulebook([draft])
+    try:
+        sheet = rule_sheet(draft, lang, book)
+    finally:
+        book.close()
+    note = _text(Code.STUDIO_DRAFT_TABLE, lang, version=draft.version)
+    return _ruleset_page(draft, served, sheet, text, lang, draft_note=note), 200
+
+
+def _ruleset_page(
+    shown: RuleSet, served: RuleSet, sheet: dict[str, Any], text: str, lang: Lang, **extra: Any
+) -> str:
+    """The rule set page with ``shown``'s table (the served version or a draft of it)."""
+    digest = ruleset_digest(served)
     return _page(
         "ruleset.html",
-        ruleset=rs,
-        sheet=found,
+        ruleset=served,
+        sheet=sheet,
         digest=digest,
-        text=_file_text(_rules_folder(), rs.file),
-        file_name=Path(rs.file).name,
-        fields=fact_fields(rs, lang),
+        text=text,
+        file_name=Path(served.file).name,
+        fields=fact_fields(shown, lang),
         coverage_note=(
-            _text(Code.STUDIO_UNCOVERED, lang, count=len(found["uncovered"]))
-            if found["uncovered"]
+            _text(Code.STUDIO_UNCOVERED, lang, count=len(sheet["uncovered"]))
+            if sheet["uncovered"]
             else _text(Code.STUDIO_ALL_COVERED, lang)
         ),
         no_script=_text(Code.STUDIO_NO_SCRIPT, lang),
-        data=_studio_data("rules", rs.id, rs.version, digest, lang),
-        source_titles={s.file: s.title for s in rs.sources},
-        cell_text=lambda fact, cell: cell_text(rs, fact, cell, lang),
+        data=_studio_data("rules", served.id, served.version, digest, lang),
+        source_titles={s.file: s.title for s in shown.sources},
+        cell_text=lambda fact, cell: cell_text(shown, fact, cell, lang),
+        draft_url=url_for(".draft_table_page", ruleset_id=served.id),
+        **extra,
     )
 
 

@@ -31,8 +31,16 @@ TEXTS: Final[dict[Code, Text]] = {
         "Every row is reached by at least one example.",
     ),
     Code.STUDIO_NO_SCRIPT: Text(
-        "編集・シミュレーション・公開には JavaScript が必要です。表はこのまま読めます。",
-        "Editing, simulating and publishing need JavaScript; the table reads without it.",
+        "入力中の確認・シミュレーション・公開には JavaScript が必要です。表は読めますし、下の欄で下書きを編集して、その表を作ることもできます。",
+        "Checking as you type, simulating and publishing need JavaScript; without it you can read the table, and edit a draft below and make its table.",
+    ),
+    Code.STUDIO_DRAFT_TABLE: Text(
+        "この表は編集中の下書き（版{version}）のものです。まだ公開されていません。",
+        "This table is of the draft being edited (version {version}); it is not published.",
+    ),
+    Code.STUDIO_DRAFT_TABLE_REFUSED: Text(
+        "下書きにエラーが{count}件あるため、表は公開されている版のままです。指摘を直してから、もう一度表を作ってください。",
+        "The draft has {count} error(s), so the table is still the published version's; fix them and make the table again.",
     ),
     Code.STUDIO_CHECKING: Text(
         "確認中です…",
