@@ -19,8 +19,10 @@ skipped.
 
 **No code from the cache.** The entry is JSON data (no pickle). It is turned back into objects only
 through the constructors of the model's own classes — the dataclasses and enums of the modules in
-:data:`MODEL_MODULES`, looked up by name in a fixed registry — so a tampered or damaged entry can at
-worst fail to decode, which is a miss: the files are read as usual and the entry is written again.
+:data:`MODEL_MODULES`, looked up by name in a fixed registry — so no entry can make the service run
+anything, and a damaged one fails to decode, which is a miss: the files are read as usual and the
+entry is written again. What an entry holds decides answers, as the rule files do, so the folder is
+private to the service's user (0700, :mod:`.plan_cache`): whoever can write it could edit the rules.
 :func:`encode` refuses anything it could not give back exactly (a float that is not finite, an
 unknown class, a ``dict`` subclass), and the test suite proves the round trip equal to reading the
 files for the bundled rules and tariffs (``tests/lifecycle/test_load_cache.py``).

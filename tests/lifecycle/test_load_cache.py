@@ -2,8 +2,8 @@
 
 A start that reads a stored load must serve exactly what reading the files gives: the same rule sets,
 digests, warnings, tariffs and answers. Anything the entry cannot give back exactly is refused when it
-is written; an entry that does not decode (damaged, tampered, another format) is a miss, never code
-run and never a wrong answer; files that fail their checks are never stored.
+is written; an entry that does not decode (damaged, naming a class outside the model, another format)
+is a miss — no code is ever run from an entry; files that fail their checks are never stored.
 """
 
 from __future__ import annotations
