@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -22,6 +23,24 @@ from flask.testing import FlaskClient
 from webapp import create_app
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The screenshots the docs show (docs/sales.md, docs/studio.md).
+SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+
+
+def screenshot(target: Any, name: str, **options: Any) -> None:
+    """``target.screenshot`` (a page or a locator) into test-output/screenshots/``name``.png, copied to
+    docs/screenshots when the docs have none by that name yet: a test run never rewrites the committed
+    pictures (they show the day's date), so the working tree stays clean. To refresh one, delete it
+    and run the browser tests."""
+    out = PROJECT_ROOT / "test-output" / "screenshots" / f"{name}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    target.screenshot(path=str(out), **options)
+    committed = SCREENSHOTS / f"{name}.png"
+    if not committed.exists():
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out, committed)
+
+
 TEST_OUTPUT = PROJECT_ROOT / "test-output"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 

@@ -12,13 +12,12 @@ import pytest
 
 from webapp.sales.situations import SITUATIONS
 
-from .conftest import PROJECT_ROOT, chromium_path
+from .conftest import PROJECT_ROOT, chromium_path, screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 AXE = PROJECT_ROOT / "webapp" / "static" / "build" / "axe.min.js"
 WIDTHS = {"desktop": 1280, "phone": 390}
 #: (language, viewport) pairs a flow is walked in: both languages, both widths.
@@ -145,7 +144,7 @@ def check_permalink_and_print(
     pdf = fresh.pdf(format="A4")
     pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
     assert 1 <= pages <= max_pages, f"{shot}: {pages} A4 pages"
-    fresh.screenshot(path=str(SCREENSHOTS / f"{shot}-print.png"), full_page=True)
+    screenshot(fresh, f"{shot}-print", full_page=True)
     fresh.context.close()
 
 
@@ -168,7 +167,7 @@ def test_each_situation_end_to_end(browser: Any, live_server: str, situation: st
     assert page.locator("#result").count() == 1
     assert_fits_and_accessible(page, view)
     shot = f"{situation}-{lang}-{view}"
-    page.locator("#result").screenshot(path=str(SCREENSHOTS / f"{shot}.png"))
+    screenshot(page.locator("#result"), shot)
     if page.locator("#reference").count():
         check_permalink_and_print(browser, page, view, lang, shot)
     page.context.close()
@@ -210,7 +209,7 @@ def test_tv_construction_is_priced_with_its_surcharge_line(
     assert page.locator("#reference").count() == 1
     assert_fits_and_accessible(page, view)
     name = "tv-construction-" + ("night" if "23:00" in starts_at else "year-end")
-    page.locator(".quote").screenshot(path=str(SCREENSHOTS / f"{name}-{lang}-{view}.png"))
+    screenshot(page.locator(".quote"), f"{name}-{lang}-{view}")
     check_permalink_and_print(browser, page, view, lang, f"{name}-{lang}-{view}", max_pages=1)
     page.context.close()
 
@@ -251,7 +250,7 @@ def test_keyboard_and_error_summary(browser: Any, live_server: str) -> None:
 def test_start_page_search(browser: Any, live_server: str) -> None:
     page = new_page(browser, "phone", "ja")
     page.goto(f"{live_server}/?lang=ja")
-    page.screenshot(path=str(SCREENSHOTS / "start-ja-phone.png"), full_page=True)
+    screenshot(page, "start-ja-phone", full_page=True)
     page.locator("#search").fill("パスポート")
     with page.expect_navigation():
         page.locator("form.search button").click()
@@ -260,6 +259,6 @@ def test_start_page_search(browser: Any, live_server: str) -> None:
     assert "/s/passport-use" in found and "/s/passport-move" in found and "/s/tv-new" not in found
     desktop = new_page(browser, "desktop", "en")
     desktop.goto(f"{live_server}/?lang=en")
-    desktop.screenshot(path=str(SCREENSHOTS / "start-en-desktop.png"), full_page=True)
+    screenshot(desktop, "start-en-desktop", full_page=True)
     desktop.context.close()
     page.context.close()

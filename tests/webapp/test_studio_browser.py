@@ -23,8 +23,10 @@ import requests
 
 from .conftest import (
     PROJECT_ROOT,
+    SCREENSHOTS,
     chromium_path,
     free_port,
+    screenshot,
     server_command,
     stop_server,
     wait_until_up,
@@ -35,7 +37,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 BUILD = PROJECT_ROOT / "webapp" / "static" / "build"
 RULESET = "passport_continuation"
 #: The case simulated: a relocation keeping the customer ID (continues).
@@ -124,14 +125,8 @@ def wait_for_clean_check(page: Any) -> None:
 
 
 def shot(page: Any, name: str, locator: Any | None = None) -> None:
-    """docs/screenshots/studio-<name>.png (kept when it exists: a run never churns the docs)."""
-    out = PROJECT_ROOT / "test-output" / f"studio-{name}.png"
-    out.parent.mkdir(exist_ok=True)
-    (locator or page).screenshot(path=str(out))
-    committed = SCREENSHOTS / f"studio-{name}.png"
-    if not committed.exists():
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out, committed)
+    """docs/screenshots/studio-<name>.png (:func:`~.conftest.screenshot`)."""
+    screenshot(locator or page, f"studio-{name}")
 
 
 def assert_fits_and_accessible(page: Any, width: int) -> None:
