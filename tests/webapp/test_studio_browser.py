@@ -298,6 +298,19 @@ def test_the_table_of_a_draft_is_drawn_before_anything_is_published(
     assert f"id: {rule}_draft" not in served.json()["text"]  # nothing was published
     page.context.close()
 
+    # On a phone, in English: a draft that does not validate keeps the published table, lists why.
+    phone = open_page(browser, 390, "en")
+    sign_in(phone, studio_server, ADMIN, f"/studio/rules/{RULESET}")
+    phone.goto(f"{studio_server}/studio/rules/{RULESET}?lang=en")
+    phone.locator("#cm-host .cm-content").wait_for()
+    replace_in_draft(phone, "decide:", "decide_typo:")
+    phone.locator("#draft-table").click()
+    phone.locator("#draft-findings li").first.wait_for()
+    assert "published version" in phone.locator("#draft-note").inner_text()
+    assert phone.locator(f'#sheet tr[data-rule="{rule}"]').count() == 1
+    assert_fits_and_accessible(phone, 390)
+    phone.context.close()
+
 
 def test_a_tariff_is_read_and_quoted(browser: Any, studio_server: str) -> None:
     page = open_page(browser)
