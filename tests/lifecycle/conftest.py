@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from engine import Rulebook, load_rulebook
 from engine.paths import PROJECT_ROOT
@@ -256,3 +257,22 @@ def book(audit_rules: Path) -> Iterator[Rulebook]:
     rulebook = load_rulebook(audit_rules)
     yield rulebook
     rulebook.close()
+
+
+#: The admin token of the apps :func:`table_app` makes.
+ADMIN_TOKEN = "s3cret-admin-token"
+
+
+def table_app(rules_folder: Path, tmp_path: Path, **config: object) -> Iterator[Flask]:
+    """For a fixture (``yield from``): a test app serving ``rules_folder`` without tariffs, with the
+    admin token :data:`ADMIN_TOKEN` and ``config`` on top; its reloader and decision log closed after."""
+    from webapp import create_app
+    from webapp.state import app_state
+
+    application = create_app({"TESTING": True, "RULES_DIR": str(rules_folder),
+                              "TARIFFS_DIR": str(tmp_path / "none"), "ADMIN_TOKEN": ADMIN_TOKEN,
+                              "LOG_LEVEL": "CRITICAL", **config})  # fmt: skip
+    yield application
+    state = app_state(application)
+    state.reloader.close()
+    state.decision_log.close()

@@ -32,14 +32,15 @@ from engine.lifecycle.reload import Bundle, load_bundle, load_snapshot
 from engine.lifecycle.reloader import Reloader
 from engine.paths import PROJECT_ROOT
 from engine.rules import plans, table
-from webapp import create_app
 from webapp.logs import JsonFormatter
 from webapp.state import app_state
+
+from .conftest import ADMIN_TOKEN, table_app
 
 FACTS = {"plan": "basic", "users": 3}
 ALLOW = (("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "allowed"),)
 REFUSE = (("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "refused"),)
-TOKEN = "s3cret-admin-token"
+TOKEN = ADMIN_TOKEN
 
 
 @pytest.fixture
@@ -232,20 +233,8 @@ def shared_app(
 ) -> Iterator[Flask]:
     """An app that follows a shared store, as a server worker does (its thread does not run)."""
     write_table(rows=ALLOW, version="1.0")
-    application = create_app(
-        {
-            "TESTING": True,
-            "RULES_DIR": str(rules_folder),
-            "TARIFFS_DIR": str(tmp_path / "none"),
-            "ADMIN_TOKEN": TOKEN,
-            "LOG_LEVEL": "INFO",
-            "FOLLOW_INTERVAL": 3600,
-            "GENERATIONS_DIR": str(tmp_path / "generations"),
-            "RELOAD_WAIT": 0.3,
-        }  # fmt: skip
-    )
-    yield application
-    app_state(application).reloader.close()
+    yield from table_app(rules_folder, tmp_path, LOG_LEVEL="INFO", FOLLOW_INTERVAL=3600,
+                         GENERATIONS_DIR=str(tmp_path / "generations"), RELOAD_WAIT=0.3)  # fmt: skip
 
 
 def test_admin_reload_answers_202_while_a_worker_is_behind(

@@ -20,7 +20,9 @@ from engine.lifecycle.reloader import Reloader
 from webapp import create_app
 from webapp.state import app_state
 
-TOKEN = "s3cret-admin-token"
+from .conftest import ADMIN_TOKEN, table_app
+
+TOKEN = ADMIN_TOKEN
 FACTS = {"plan": "basic", "users": 3}
 ALLOW = (("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "allowed"),)
 REFUSE = (("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "refused"),)
@@ -29,17 +31,7 @@ REFUSE = (("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}"
 @pytest.fixture
 def app(write_table: Callable[..., Path], rules_folder: Path, tmp_path: Path) -> Iterator[Flask]:
     write_table(rows=ALLOW, version="1.0")
-    application = create_app(
-        {
-            "TESTING": True,
-            "RULES_DIR": str(rules_folder),
-            "TARIFFS_DIR": str(tmp_path / "none"),
-            "ADMIN_TOKEN": TOKEN,
-            "LOG_LEVEL": "CRITICAL",
-        }  # fmt: skip
-    )
-    yield application
-    app_state(application).reloader.close()
+    yield from table_app(rules_folder, tmp_path)
 
 
 @pytest.fixture

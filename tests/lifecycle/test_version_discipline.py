@@ -23,7 +23,9 @@ from engine.rules.rulebook import check_rule_files, rule_files
 from webapp import create_app
 from webapp.state import app_state
 
-TOKEN = "s3cret-admin-token"
+from .conftest import ADMIN_TOKEN, table_app
+
+TOKEN = ADMIN_TOKEN
 FACTS = {"plan": "basic", "users": 3}
 ALLOW = (("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "allowed"),)
 REFUSE = (("basic_small", "{all: [{plan: basic}, {fact: users, less_than: 10}]}", "refused"),)
@@ -100,20 +102,8 @@ def test_the_folder_watcher_refuses_a_changed_file_under_the_served_version(
 @pytest.fixture
 def app(write_table: Callable[..., Path], rules_folder: Path, tmp_path: Path) -> Iterator[Flask]:
     write_table(rows=ALLOW, version="1.0")
-    application = create_app(
-        {
-            "TESTING": True,
-            "RULES_DIR": str(rules_folder),
-            "TARIFFS_DIR": str(tmp_path / "none"),
-            "ADMIN_TOKEN": TOKEN,
-            "LOG_LEVEL": "CRITICAL",
-            "AUDIT_URL": f"sqlite:///{tmp_path / 'log' / 'decisions.sqlite3'}",
-        }  # fmt: skip
-    )
-    yield application
-    state = app_state(application)
-    state.reloader.close()
-    state.decision_log.close()
+    yield from table_app(rules_folder, tmp_path,
+                         AUDIT_URL=f"sqlite:///{tmp_path / 'log' / 'decisions.sqlite3'}")  # fmt: skip
 
 
 @pytest.fixture

@@ -111,17 +111,14 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real server (`make run`'s: nginx and gunicorn) serving ``webapp:create_app()`` with the
-    bundled rules; yields its base URL."""
-    port = free_port()
-    folder = tmp_path_factory.mktemp("gunicorn")
-    log_file = folder / "server.log"
-    # Its own decision log and signing key: never the repository's instance/ that `make run` serves.
+def serve(folder: Path, settings: dict[str, str]) -> Iterator[str]:
+    """A real server (`make run`'s: nginx and gunicorn) with ``settings`` added to the environment,
+    logging to ``folder``/server.log, with its own decision log in ``folder`` (never the repository's
+    instance/ that `make run` serves) unless the settings name one; yields its base URL, stops it after."""
     env = {**os.environ, "FLETS_LOG_LEVEL": "WARNING",
-           "FLETS_AUDIT_URL": str(folder / "decisions.sqlite3"), "FLETS_SECRET_KEY": "live-test"}  # fmt: skip
-    with log_file.open("wb") as log:
+           "FLETS_AUDIT_URL": str(folder / "decisions.sqlite3"), **settings}  # fmt: skip
+    port = free_port()
+    with (folder / "server.log").open("wb") as log:
         process = subprocess.Popen(
             server_command(port), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
         )
@@ -131,6 +128,39 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         stop_server(process)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server serving ``webapp:create_app()`` with the bundled rules; yields its base URL."""
+    yield from serve(tmp_path_factory.mktemp("gunicorn"), {"FLETS_SECRET_KEY": "live-test"})
+
+
+#: How the browser tests start Debian's chromium (Playwright's own download does not work offline).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+#: The bundles `make assets` builds (the studio's script, axe-core).
+BUILD = PROJECT_ROOT / "webapp" / "static" / "build"
+
+
+def launched_chromium(*bundles: str) -> Iterator[Any]:
+    """Headless chromium driven by Playwright, for a module's tests; skips them when chromium or one
+    of the ``bundles`` (file names in :data:`BUILD`) is missing."""
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip(
+            "chromium is not installed (run `make browser-deps`); Playwright downloads are not used"
+        )
+    if not all((BUILD / name).exists() for name in bundles):
+        pytest.skip("the browser bundles are not built (run `make assets`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
 
 
 def chromium_path() -> str | None:

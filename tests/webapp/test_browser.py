@@ -12,13 +12,11 @@ import pytest
 
 from webapp.sales.situations import SITUATIONS
 
-from .conftest import PROJECT_ROOT, chromium_path, screenshot
+from .conftest import BUILD, launched_chromium, screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-AXE = PROJECT_ROOT / "webapp" / "static" / "build" / "axe.min.js"
+AXE = BUILD / "axe.min.js"
 WIDTHS = {"desktop": 1280, "phone": 390}
 #: (language, viewport) pairs a flow is walked in: both languages, both widths.
 VIEWS = [("ja", "desktop"), ("en", "phone"), ("en", "desktop"), ("ja", "phone")]
@@ -26,21 +24,7 @@ VIEWS = [("ja", "desktop"), ("en", "phone"), ("en", "desktop"), ("ja", "phone")]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip(
-            "chromium is not installed (run `make browser-deps`); Playwright downloads are not used"
-        )
-    if not AXE.exists():
-        pytest.skip("axe-core is not built (run `make assets`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
+    yield from launched_chromium(AXE.name)
 
 
 def new_page(browser: Any, view: str, lang: str) -> Any:

@@ -10,9 +10,7 @@ token cannot publish; the pages fit a phone and pass axe-core in both languages.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,23 +19,11 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import (
-    PROJECT_ROOT,
-    SCREENSHOTS,
-    chromium_path,
-    free_port,
-    screenshot,
-    server_command,
-    stop_server,
-    wait_until_up,
-)
+from .conftest import PROJECT_ROOT, SCREENSHOTS, launched_chromium, screenshot, serve
 from .test_studio_pages import ADMIN, VIEWER, rules_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-BUILD = PROJECT_ROOT / "webapp" / "static" / "build"
 RULESET = "passport_continuation"
 #: The case simulated: a relocation keeping the customer ID (continues).
 CASE = {"line_provider": "ntt_west", "access_service": "flets_hikari_next",
@@ -51,38 +37,15 @@ def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("studio-server")
     tariffs = folder / "tariffs"
     shutil.copytree(PROJECT_ROOT / "tariffs", tariffs)
-    env = {**os.environ, "FLETS_LOG_LEVEL": "WARNING", "FLETS_SECRET_KEY": "studio-test",
-           "FLETS_AUDIT_URL": str(folder / "decisions.sqlite3"),
-           "FLETS_RULES_DIR": str(rules_copy(folder)), "FLETS_TARIFFS_DIR": str(tariffs),
-           "FLETS_GENERATIONS_DIR": str(folder / "generations"),
-           "FLETS_ADMIN_TOKEN": ADMIN, "FLETS_STUDIO_VIEW_TOKEN": VIEWER}  # fmt: skip
-    port = free_port()
-    with (folder / "server.log").open("wb") as log:
-        process = subprocess.Popen(server_command(port), cwd=PROJECT_ROOT, stdout=log,
-                                   stderr=subprocess.STDOUT, env=env)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
-        yield url
-    finally:
-        stop_server(process)
+    yield from serve(folder, {
+        "FLETS_SECRET_KEY": "studio-test", "FLETS_RULES_DIR": str(rules_copy(folder)),
+        "FLETS_TARIFFS_DIR": str(tariffs), "FLETS_GENERATIONS_DIR": str(folder / "generations"),
+        "FLETS_ADMIN_TOKEN": ADMIN, "FLETS_STUDIO_VIEW_TOKEN": VIEWER})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("chromium is not installed (run `make browser-deps`)")
-    if not (BUILD / "studio.js").exists() or not (BUILD / "axe.min.js").exists():
-        pytest.skip("the browser bundles are not built (run `make assets`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
+    yield from launched_chromium("studio.js", "axe.min.js")
 
 
 def open_page(browser: Any, width: int = 1280, lang: str = "ja") -> Any:
